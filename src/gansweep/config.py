@@ -1,0 +1,189 @@
+"""params.yaml -> typed, frozen config. The only place that reads params and rejects bad values."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gansweep.registry import ConfigError, Registry
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _datasets():
+    from gansweep.data.sources import DATASETS
+
+    return DATASETS
+
+
+def _activations():
+    from gansweep.nn.activations import ACTIVATIONS
+
+    return ACTIVATIONS
+
+
+def _norms():
+    from gansweep.nn.norms import NORMS
+
+    return NORMS
+
+
+class DataConfig(Section):
+    dataset: str = "mnist-5k"
+    seed: int = 0
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, value):
+        return _check(_datasets(), value)
+
+
+class ModelConfig(Section):
+    latent_dim: int = Field(64, gt=0)
+    g_width: int = Field(64, gt=0)
+    d_width: int = Field(64, gt=0)
+    g_activation: str = "relu"
+    d_activation: str = "leaky_relu"
+    leaky_relu_slope: float = Field(0.2, ge=0)
+    elu_alpha: float = Field(1.0, gt=0)
+    g_norm: str = "batch"
+    d_norm: str = "none"
+    batch_norm_momentum: float = Field(0.1, gt=0, lt=1)
+    g_dropout: float = Field(0.0, ge=0, lt=1)
+    d_dropout: float = Field(0.0, ge=0, lt=1)
+
+    @field_validator("g_activation", "d_activation")
+    @classmethod
+    def _activation(cls, value):
+        return _check(_activations(), value)
+
+    @field_validator("g_norm", "d_norm")
+    @classmethod
+    def _norm(cls, value):
+        return _check(_norms(), value)
+
+
+class LossConfig(Section):
+    name: str = "non_saturating"
+    options: dict[str, Any] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _loss(cls, value):
+        from gansweep.losses import LOSSES
+
+        return _check(LOSSES, value)
+
+    @model_validator(mode="after")
+    def _build(self):
+        from gansweep.losses import build_loss
+
+        build_loss(self.name, self.options)  # raises ConfigError naming the key
+        return self
+
+
+class TrainConfig(Section):
+    epochs: int = Field(15, gt=0)
+    batch_size: int = Field(64, gt=0)
+    limit_batches: Optional[int] = Field(None, gt=0)
+    seed: int = 0
+    # None: take the loss's recipe (its paper's setting).
+    n_critic: Optional[int] = Field(None, gt=0)
+    lr_g: Optional[float] = Field(None, gt=0)
+    lr_d: Optional[float] = Field(None, gt=0)
+    beta1: Optional[float] = Field(None, ge=0, lt=1)
+    beta2: Optional[float] = Field(None, ge=0, lt=1)
+    sample_grid_size: int = Field(64, gt=0)
+
+
+class MetricsConfig(Section):
+    reference_images: int = Field(500, gt=1)
+    generated_images: int = Field(500, gt=1)
+    kid_subsets: int = Field(10, gt=0)
+    kid_subset_size: int = Field(100, gt=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _subset_fits(self):
+        smallest = min(self.reference_images, self.generated_images)
+        if self.kid_subset_size > smallest:
+            raise ValueError(
+                f"kid_subset_size ({self.kid_subset_size}) must not exceed reference_images and generated_images ({smallest})"
+            )
+        return self
+
+
+class TrackingConfig(Section):
+    experiment: str = Field("gansweep", min_length=1)
+
+
+class Config(Section):
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    train: TrainConfig = TrainConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+    def flat(self) -> dict[str, Any]:
+        """Dotted keys -> values, as logged to MLflow."""
+        return flatten(self.model_dump())
+
+
+def _check(registry: Registry, value: str) -> str:
+    if value not in registry:
+        raise ValueError(registry.unknown_message(value))
+    return value
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        section = Config
+        for part in error["loc"][:-1]:
+            section = section.model_fields[part].annotation
+        message = f"unknown key; valid keys here: {', '.join(section.model_fields)}"
+    elif error["type"] in ("int_type", "float_type", "string_type", "bool_type", "dict_type"):
+        message = f"{message}, got {error['input']!r}"
+    return f"{key}: {message}"
+
+
+def parse_config(raw: Any, source: str = "params.yaml") -> Config:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        # One line per problem, the first is what the user fixes first.
+        raise ConfigError(f"{source}: " + "; ".join(_describe(e) for e in err.errors())) from None
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def load_config(path: str | Path = "params.yaml") -> Config:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: not found (run from the project root, where dvc.yaml is)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
+    return parse_config(raw, str(path))

@@ -1,0 +1,42 @@
+"""The prepared dataset: one .npz of uint8 NCHW images and int64 labels, shuffled with a seed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def shuffle(images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"expected uint8 NCHW images, got {images.dtype} with shape {images.shape}")
+    order = np.random.default_rng(seed).permutation(len(images))
+    return np.ascontiguousarray(images[order]), np.ascontiguousarray(labels[order].astype(np.int64))
+
+
+def save(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, images=images, labels=labels)
+
+
+def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path) as data:
+        return data["images"], data["labels"]
+
+
+def to_unit_range(images_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 0..255 -> float in [-1, 1], the range of the generator's tanh output."""
+    return images_uint8.float().div(127.5).sub(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] floats -> uint8 as a saved image would be (round to nearest, clamp)."""
+    return images.mul(127.5).add(128.0).clamp(0, 255).to(torch.uint8)
+
+
+def dataloader(images: np.ndarray, batch_size: int, seed: int) -> DataLoader:
+    """Shuffling batches of uint8 images; conversion to float happens on the training device."""
+    generator = torch.Generator().manual_seed(seed)
+    dataset = TensorDataset(torch.from_numpy(images))
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, generator=generator)

@@ -1,0 +1,48 @@
+"""Frechet Inception Distance (Heusel et al. 2017), in float64.
+
+FID = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2)).
+tr((S1 S2)^(1/2)) is computed as the sum of square roots of the eigenvalues of the symmetric PSD
+matrix S1^(1/2) S2 S1^(1/2), which has the same spectrum as S1 S2: symmetric eigensolvers keep
+it real and stable where a general sqrtm of S1 S2 can return complex parts.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"need at least 2 feature vectors as [N, D], got shape {features.shape}")
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    eigenvalues, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ vectors.T
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
+        raise ValueError(f"mismatched statistics: {mu1.shape}, {sigma1.shape} vs {mu2.shape}, {sigma2.shape}")
+    root1 = _psd_sqrt(sigma1)
+    middle = root1 @ sigma2 @ root1
+    eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)
+    trace_sqrt = np.sqrt(np.clip(eigenvalues, 0, None)).sum()
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
+
+
+def save_statistics(path: Path, features: np.ndarray, **info) -> None:
+    mu, sigma = statistics(features)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, mu=mu, sigma=sigma, features=features.astype(np.float32), **info)
+
+
+def load_statistics(path: Path) -> dict:
+    with np.load(path) as data:
+        return {key: data[key] for key in data.files}

