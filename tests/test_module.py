@@ -1,0 +1,114 @@
+"""Real Lightning training steps on a few real MNIST digits, with a real (temporary) MLflow store."""
+import json
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+from gansweep.config import parse_config
+from gansweep.data import prepared
+from gansweep.data.sources import EmbeddedMnist5k
+from gansweep.losses import Recipe
+from gansweep.module import GAN, resolve_recipe
+from gansweep.train import load_generator, train
+
+
+@pytest.fixture(scope="module")
+def data_path(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    source = EmbeddedMnist5k()
+    source.fetch(folder)
+    images, labels = prepared.shuffle(*source.load(folder), seed=0)
+    prepared.save(folder / "dataset.npz", images[:64], labels[:64])
+    return folder / "dataset.npz"
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def tiny(**sections):
+    raw = {
+        "model": {"latent_dim": 8, "g_width": 8, "d_width": 8},
+        "train": {"epochs": 1, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4},
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return parse_config(raw)
+
+
+def run(cfg, data_path, tmp_path, name):
+    result = train(cfg, data_path, tmp_path / name, tmp_path / name)
+    return result, load_generator(tmp_path / name / "generator.pt")
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "lsgan"])
+def test_training_changes_the_generator_and_logs_the_run(loss, data_path, tmp_path, store):
+    from mlflow.tracking import MlflowClient
+
+    cfg = tiny(loss={"name": loss})
+    pl.seed_everything(cfg.train.seed, verbose=False)  # as train() does: the same initial weights
+    module = GAN(cfg, (1, 28, 28))
+    before = [p.detach().clone() for p in module.generator.parameters()]
+    result, generator = run(cfg, data_path, tmp_path, "a")
+    after = list(generator.parameters())
+    assert any(not torch.equal(b, a) for b, a in zip(before, after))
+
+    client = MlflowClient(store)
+    run_ = client.get_run(result["run_id"])
+    assert run_.info.status == "FINISHED"
+    assert run_.data.params["loss.name"] == loss and run_.data.params["recipe.n_critic"] == "1"
+    assert len(run_.data.tags["gansweep.data_sha256"]) == 64
+    assert {"d_loss_epoch", "g_loss_epoch"} <= set(run_.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(result["run_id"])}
+    assert "model" in artifacts and "images" in artifacts
+    rows = (tmp_path / "a" / "train_losses.csv").read_text().splitlines()
+    assert rows[0] == "epoch,d_loss,g_loss" and len(rows) == 2
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["run_id"] == result["run_id"]
+
+
+def test_same_seed_gives_bit_identical_generators_on_the_cpu(data_path, tmp_path, store):
+    cfg = tiny()
+    _, first = run(cfg, data_path, tmp_path, "first")
+    _, second = run(cfg, data_path, tmp_path, "second")
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
+    _, other = run(tiny(train={"seed": 1}), data_path, tmp_path, "other")
+    assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), other.state_dict().values()))
+
+
+def test_n_critic_takes_several_d_steps_per_g_step(data_path, tmp_path, store):
+    cfg = tiny(train={"n_critic": 2, "limit_batches": 4})
+    module = GAN(cfg, (1, 28, 28))
+    counts = {"d": 0, "g": 0}
+    opt_g, opt_d = module.configure_optimizers()
+    for key, opt in (("g", opt_g), ("d", opt_d)):
+        opt.register_step_post_hook(lambda *_, key=key: counts.__setitem__(key, counts[key] + 1))
+    module.configure_optimizers = lambda: (opt_g, opt_d)
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=4, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    images, _ = prepared.load(data_path)
+    trainer.fit(module, prepared.dataloader(images, 16, 0))
+    assert counts == {"d": 4, "g": 2}
+
+
+def test_recipe_takes_params_overrides():
+    base = Recipe(n_critic=5, lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9)
+    resolved = resolve_recipe(tiny(train={"lr_d": 3e-4}), base)
+    assert resolved == Recipe(n_critic=5, lr_g=1e-4, lr_d=3e-4, beta1=0.0, beta2=0.9)
+
+
+def test_a_nan_loss_stops_training_and_marks_the_run_failed(data_path, tmp_path, store, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from gansweep.losses import NonSaturating
+    from gansweep.module import NonFiniteLossError
+
+    monkeypatch.setattr(NonSaturating, "d_loss", lambda self, critic, real, fake: critic(real).mean() * float("nan"))
+    with pytest.raises(NonFiniteLossError, match=r"d_loss is nan at epoch 0, batch 0 \(loss 'non_saturating'\)"):
+        train(tiny(), data_path, tmp_path / "nan", tmp_path / "nan")
+    runs = MlflowClient(store).search_runs(["1"])
+    assert [r.info.status for r in runs] == ["FAILED"]

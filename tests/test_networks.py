@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from gansweep.config import ModelConfig
+from gansweep.nn.activations import ACTIVATIONS
+from gansweep.nn.networks import Discriminator, Generator, spatial_plan
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+def test_generator_and_discriminator_fit_the_image_shape(shape):
+    cfg = ModelConfig(latent_dim=8, g_width=8, d_width=8)
+    g, d = Generator(cfg, shape), Discriminator(cfg, shape)
+    images = g(torch.randn(5, 8))
+    assert images.shape == (5, *shape)
+    assert images.min() >= -1 and images.max() <= 1  # tanh output
+    assert d(images).shape == (5,)
+
+
+def test_spatial_plan():
+    assert spatial_plan(28) == (2, 7)
+    assert spatial_plan(32) == (3, 4)
+    assert spatial_plan(64) == (4, 4)
+    with pytest.raises(ValueError, match="at least 8"):
+        spatial_plan(7)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS.names())
+def test_every_activation_builds_both_networks(activation):
+    cfg = ModelConfig(latent_dim=4, g_width=4, d_width=4, g_activation=activation, d_activation=activation, d_dropout=0.2)
+    shape = (1, 28, 28)
+    scores = Discriminator(cfg, shape)(Generator(cfg, shape)(torch.randn(2, 4)))
+    assert torch.isfinite(scores).all()
+
+
+def test_selu_uses_alpha_dropout():
+    cfg = ModelConfig(d_activation="selu", d_dropout=0.3)
+    layers = [type(m).__name__ for m in Discriminator(cfg, (1, 28, 28)).modules()]
+    assert "AlphaDropout" in layers and "Dropout" not in layers
