@@ -85,17 +85,19 @@ def test_the_mlflow_run_holds_params_metrics_grids_model_and_versions(project):
     assert sum(p.endswith(".png") and "samples" in p for p in grids) == 2  # one grid per epoch
 
 
+def ran_stages(log):
+    return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage")}
+
+
 def test_nothing_reruns_unchanged_and_a_param_reruns_only_its_dependents(project):
     project, _ = project
     assert "Data and pipelines are up to date" in dvc(project, "status")
-    again = dvc(project, "repro")
-    assert "didn't change, skipping" in again and "Running stage" not in again
+    assert ran_stages(dvc(project, "repro")) == set()
 
+    set_params(project, model={"g_activation": "elu"})
+    assert ran_stages(dvc(project, "repro")) == {"train", "evaluate"}
     set_params(project, metrics={"generated_images": 11})
-    assert set(json.loads(dvc(project, "status", "--json"))) == {"evaluate"}
-    set_params(project, metrics={"generated_images": 10}, model={"g_activation": "elu"})
-    assert set(json.loads(dvc(project, "status", "--json"))) == {"train", "evaluate"}
-    set_params(project, model={"g_activation": "relu"}, metrics={"reference_images": 13})
+    assert ran_stages(dvc(project, "repro")) == {"evaluate"}
+    assert json.loads((project / "metrics.json").read_text())["generated_images"] == 11
+    set_params(project, metrics={"reference_images": 13})
     assert set(json.loads(dvc(project, "status", "--json"))) == {"reference_stats", "evaluate"}
-    set_params(project, metrics={"reference_images": 12})
-    assert "Data and pipelines are up to date" in dvc(project, "status")
