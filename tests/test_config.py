@@ -26,8 +26,8 @@ def test_the_shipped_params_are_valid_and_complete():
     [
         ({"data": {"dataset": "imagenet"}}, "data.dataset: unknown 'imagenet' dataset; choose one of: mnist-5k"),
         ({"model": {"g_activation": "swish"}}, "model.g_activation: unknown 'swish' activation; choose one of: elu, gelu,"),
-        ({"model": {"d_norm": "group"}}, "model.d_norm: unknown 'group' normalization; choose one of: batch, none"),
-        ({"loss": {"name": "wasserstein"}}, "loss.name: unknown 'wasserstein' loss; choose one of: lsgan, non_saturating"),
+        ({"model": {"d_norm": "group"}}, "model.d_norm: unknown 'group' normalization; choose one of: batch, instance, layer, none"),
+        ({"loss": {"name": "wasserstein"}}, "loss.name: unknown 'wasserstein' loss; choose one of: began, ebgan, hinge, loss_sensitive, lsgan, minimax,"),
         ({"train": {"epochs": "ten"}}, "train.epochs: Input should be a valid integer, got 'ten'"),
         ({"train": {"epochs": 0}}, "train.epochs: Input should be greater than 0"),
         ({"model": {"d_dropout": 1.5}}, "model.d_dropout: Input should be less than 1"),

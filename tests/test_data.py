@@ -38,10 +38,13 @@ def test_shuffle_is_seeded_and_keeps_pairs():
         prepared.shuffle(images.astype(np.float32), labels, seed=0)
 
 
-def test_uint8_round_trip_through_the_generator_range_is_exact():
+@pytest.mark.parametrize("output, low", [("tanh", -1.0), ("sigmoid", 0.0)])
+def test_uint8_round_trip_through_the_generator_range_is_exact(output, low):
     values = torch.arange(256, dtype=torch.uint8).view(1, 1, 16, 16)
-    unit = prepared.to_unit_range(values)
-    assert unit.min() == -1 and unit.max() == 1
-    assert torch.equal(prepared.to_uint8(unit), values)
+    scaled = prepared.to_model_range(values, output)
+    assert scaled.min() == low and scaled.max() == 1
+    assert torch.equal(prepared.to_uint8(scaled, output), values)
     # Out-of-range generator outputs clamp instead of wrapping around.
-    assert prepared.to_uint8(torch.tensor([-2.0, 2.0])).tolist() == [0, 255]
+    assert prepared.to_uint8(torch.tensor([-2.0, 2.0]), output).tolist() == [0, 255]
+    # Rounding to nearest: just below the midpoint between two levels goes down.
+    assert prepared.to_uint8(prepared.to_model_range(torch.tensor([10]), output) + 0.49 * (1 - low) / 255, output).item() == 10

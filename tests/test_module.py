@@ -9,7 +9,7 @@ from gansweep.config import parse_config
 from gansweep.data import prepared
 from gansweep.data.sources import EmbeddedMnist5k
 from gansweep.losses import Recipe
-from gansweep.module import GAN, resolve_recipe
+from gansweep.module import GAN
 from gansweep.train import load_generator, train
 
 
@@ -96,9 +96,11 @@ def test_n_critic_takes_several_d_steps_per_g_step(data_path, tmp_path, store):
 
 
 def test_recipe_takes_params_overrides():
-    base = Recipe(n_critic=5, lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9)
-    resolved = resolve_recipe(tiny(train={"lr_d": 3e-4}), base)
-    assert resolved == Recipe(n_critic=5, lr_g=1e-4, lr_d=3e-4, beta1=0.0, beta2=0.9)
+    cfg = tiny(loss={"name": "wgan_gp"}, train={"lr_d": 3e-4}, model={"d_norm": "none"})
+    assert cfg.recipe() == Recipe(
+        n_critic=5, lr_g=1e-4, lr_d=3e-4, beta1=0.0, beta2=0.9, d_norm="none", gradient_penalty=10.0
+    )
+    assert tiny(loss={"name": "wgan_gp"}, regularization={"gradient_penalty": 0}).recipe().gradient_penalty == 0
 
 
 def test_a_nan_loss_stops_training_and_marks_the_run_failed(data_path, tmp_path, store, monkeypatch):

@@ -22,7 +22,7 @@ class SampleGrid(pl.Callback):
 
     def on_train_epoch_end(self, trainer, module):
         logger = trainer.logger
-        log_image(logger.experiment, logger.run_id, grid_image(to_uint8(module.samples())), key="samples", step=trainer.current_epoch)
+        log_image(logger.experiment, logger.run_id, grid_image(to_uint8(module.samples(), module.generator.output)), key="samples", step=trainer.current_epoch)
 
 
 class EpochLossCsv(pl.Callback):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -50,8 +50,9 @@ class ModelConfig(Section):
     d_activation: str = "leaky_relu"
     leaky_relu_slope: float = Field(0.2, ge=0)
     elu_alpha: float = Field(1.0, gt=0)
+    g_output: str = "tanh"
     g_norm: str = "batch"
-    d_norm: str = "none"
+    d_norm: Optional[str] = None  # None: the loss's recipe
     batch_norm_momentum: float = Field(0.1, gt=0, lt=1)
     g_dropout: float = Field(0.0, ge=0, lt=1)
     d_dropout: float = Field(0.0, ge=0, lt=1)
@@ -64,7 +65,16 @@ class ModelConfig(Section):
     @field_validator("g_norm", "d_norm")
     @classmethod
     def _norm(cls, value):
-        return _check(_norms(), value)
+        return value if value is None else _check(_norms(), value)
+
+    @field_validator("g_output")
+    @classmethod
+    def _output(cls, value):
+        from gansweep.nn.networks import OUTPUTS
+
+        if value not in OUTPUTS:
+            raise ValueError(f"unknown {value!r} output; choose one of: {', '.join(sorted(OUTPUTS))}")
+        return value
 
 
 class LossConfig(Section):
@@ -97,7 +107,20 @@ class TrainConfig(Section):
     lr_d: Optional[float] = Field(None, gt=0)
     beta1: Optional[float] = Field(None, ge=0, lt=1)
     beta2: Optional[float] = Field(None, ge=0, lt=1)
+    optimizer: Optional[Literal["adam", "rmsprop"]] = None
     sample_grid_size: int = Field(64, gt=0)
+
+
+class RegularizationConfig(Section):
+    d_spectral_norm: bool = False
+    g_l1: float = Field(0.0, ge=0)
+    g_l2: float = Field(0.0, ge=0)
+    d_l1: float = Field(0.0, ge=0)
+    d_l2: float = Field(0.0, ge=0)
+    g_weight_decay: float = Field(0.0, ge=0)
+    d_weight_decay: float = Field(0.0, ge=0)
+    gradient_penalty: Optional[float] = Field(None, ge=0)  # None: the loss's recipe (10 for wgan_gp)
+    r1: float = Field(0.0, ge=0)
 
 
 class MetricsConfig(Section):
@@ -125,9 +148,42 @@ class Config(Section):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()
+    regularization: RegularizationConfig = RegularizationConfig()
     train: TrainConfig = TrainConfig()
     metrics: MetricsConfig = MetricsConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+    @model_validator(mode="after")
+    def _penalties_need_per_image_critics(self):
+        recipe = self.recipe()
+        penalties = [name for name, weight in (("gradient_penalty", recipe.gradient_penalty), ("r1", self.regularization.r1)) if weight]
+        if penalties and recipe.d_norm == "batch":
+            raise ValueError(
+                f"the discriminator uses batch norm (model.d_norm, or the loss's recipe when null) but "
+                f"regularization.{penalties[0]} penalises per-image critic gradients, "
+                "which batch norm couples across the batch (Gulrajani et al. 2017, Sec. 4): "
+                "set model.d_norm to layer, instance or none"
+            )
+        return self
+
+    def recipe(self):
+        """The loss's recipe with every value that params.yaml sets (train.*, model.d_norm,
+        regularization.gradient_penalty)."""
+        import dataclasses
+
+        from gansweep.losses import LOSSES
+
+        overrides = {
+            "d_norm": self.model.d_norm,
+            "gradient_penalty": self.regularization.gradient_penalty,
+            **{key: getattr(self.train, key) for key in ("n_critic", "lr_g", "lr_d", "beta1", "beta2", "optimizer")},
+        }
+        recipe = LOSSES.get(self.loss.name).recipe
+        return dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+
+    def resolved_model(self) -> ModelConfig:
+        """The model section with the recipe's choices filled in (what the networks are built from)."""
+        return self.model.model_copy(update={"d_norm": self.recipe().d_norm})
 
     def flat(self) -> dict[str, Any]:
         """Dotted keys -> values, as logged to MLflow."""
@@ -152,7 +208,7 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def _describe(error: dict) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    key = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         section = Config
@@ -161,7 +217,7 @@ def _describe(error: dict) -> str:
         message = f"unknown key; valid keys here: {', '.join(section.model_fields)}"
     elif error["type"] in ("int_type", "float_type", "string_type", "bool_type", "dict_type"):
         message = f"{message}, got {error['input']!r}"
-    return f"{key}: {message}"
+    return f"{key}: {message}" if key else message
 
 
 def parse_config(raw: Any, source: str = "params.yaml") -> Config:

@@ -17,7 +17,7 @@ def generated_batches(generator, n: int, seed: int, batch_size: int = 50, device
     rng = torch.Generator().manual_seed(seed)
     for start in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - start), generator.latent_dim, generator=rng)
-        yield to_uint8(generator(z.to(device))).cpu()
+        yield to_uint8(generator(z.to(device)), generator.output).cpu()
 
 
 def score(generator, reference: dict, cfg: MetricsConfig) -> tuple[dict, np.ndarray]:

@@ -1,32 +1,27 @@
 """The GAN as a LightningModule with manual optimization: n_critic D steps per G step.
 
-The module never branches on the loss's name: it asks the loss for the D and G objectives.
+The module never branches on the loss's name: it asks the loss for the D and G objectives, the
+per-image score that penalties differentiate, and its step hooks (WGAN's clipping, BEGAN's k_t).
 """
 from __future__ import annotations
-
-import dataclasses
 
 import lightning.pytorch as pl
 import torch
 
+from gansweep import regularizers
 from gansweep.config import Config
-from gansweep.data.prepared import to_unit_range
-from gansweep.losses import Recipe, build_loss
-from gansweep.nn.networks import Discriminator, Generator
+from gansweep.data.prepared import to_model_range
+from gansweep.losses import build_loss
+from gansweep.nn.networks import DISCRIMINATORS, Generator
+
+OPTIMIZERS = {
+    "adam": lambda params, r, lr: torch.optim.Adam(params, lr=lr, betas=(r.beta1, r.beta2)),
+    "rmsprop": lambda params, r, lr: torch.optim.RMSprop(params, lr=lr),
+}
 
 
 class NonFiniteLossError(FloatingPointError):
     pass
-
-
-def resolve_recipe(cfg: Config, recipe: Recipe) -> Recipe:
-    """The loss's recipe with every train.* value that params.yaml sets."""
-    overrides = {
-        field.name: getattr(cfg.train, field.name)
-        for field in dataclasses.fields(Recipe)
-        if getattr(cfg.train, field.name) is not None
-    }
-    return dataclasses.replace(recipe, **overrides)
 
 
 class GAN(pl.LightningModule):
@@ -34,11 +29,15 @@ class GAN(pl.LightningModule):
         super().__init__()
         self.automatic_optimization = False
         self.cfg = cfg
+        self.recipe = cfg.recipe()
+        self.reg = cfg.regularization
         self.image_shape = tuple(int(s) for s in image_shape)
-        self.generator = Generator(cfg.model, self.image_shape)
-        self.discriminator = Discriminator(cfg.model, self.image_shape)
+        model = cfg.resolved_model()
+        self.generator = Generator(model, self.image_shape)
+        self.discriminator = DISCRIMINATORS.get(self.recipe.discriminator)(model, self.image_shape)
+        if self.reg.d_spectral_norm:
+            regularizers.spectral_normalize(self.discriminator)
         self.objective = build_loss(cfg.loss.name, cfg.loss.options)
-        self.recipe = resolve_recipe(cfg, self.objective.recipe)
         fixed = torch.Generator().manual_seed(cfg.train.seed)
         # The same latent vectors every epoch, so sample grids show progress, not noise.
         self.register_buffer("sample_z", torch.randn(cfg.train.sample_grid_size, cfg.model.latent_dim, generator=fixed))
@@ -53,38 +52,56 @@ class GAN(pl.LightningModule):
                 f"(loss '{self.cfg.loss.name}'): training stopped"
             )
 
+    def discriminator_loss(self, real, fake):
+        critic, reg, objective = self.discriminator, self.reg, self.objective
+        loss = objective.d_loss(critic, real, fake)
+        if self.recipe.gradient_penalty:
+            score = lambda x: objective.score(critic, x)  # noqa: E731
+            loss = loss + self.recipe.gradient_penalty * regularizers.gradient_penalty(score, real, fake)
+        if reg.r1:
+            loss = loss + reg.r1 * regularizers.r1_penalty(lambda x: objective.score(critic, x), real)
+        return loss + regularizers.weight_penalty(critic, reg.d_l1, reg.d_l2)
+
+    def generator_loss(self, real, fake):
+        loss = self.objective.g_loss(self.discriminator, real, fake)
+        return loss + regularizers.weight_penalty(self.generator, self.reg.g_l1, self.reg.g_l2)
+
+    def step(self, optimizer, network, loss, name, lr, weight_decay):
+        self.check_finite(loss, name)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        regularizers.decay_weights(network, lr, weight_decay)
+        optimizer.step()
+
     def training_step(self, batch, batch_idx):
-        real = to_unit_range(batch[0])
+        real = to_model_range(batch[0], self.cfg.model.g_output)
         opt_g, opt_d = self.optimizers()
 
         with self.toggled_optimizer(opt_d):
             fake = self.generator(self.latent(len(real))).detach()
-            d_loss = self.objective.d_loss(self.discriminator, real, fake)
-            self.check_finite(d_loss, "d_loss")
-            opt_d.zero_grad(set_to_none=True)
-            self.manual_backward(d_loss)
-            opt_d.step()
+            d_loss = self.discriminator_loss(real, fake)
+            self.step(opt_d, self.discriminator, d_loss, "d_loss", self.recipe.lr_d, self.reg.d_weight_decay)
+            self.objective.after_d_step(self.discriminator)
         self.log("d_loss", d_loss, on_step=True, on_epoch=True, prog_bar=True)
 
         if (batch_idx + 1) % self.recipe.n_critic == 0:
             with self.toggled_optimizer(opt_g):
                 fake = self.generator(self.latent(len(real)))
-                g_loss = self.objective.g_loss(self.discriminator, real, fake)
-                self.check_finite(g_loss, "g_loss")
-                opt_g.zero_grad(set_to_none=True)
-                self.manual_backward(g_loss)
-                opt_g.step()
+                g_loss = self.generator_loss(real, fake)
+                self.step(opt_g, self.generator, g_loss, "g_loss", self.recipe.lr_g, self.reg.g_weight_decay)
+            self.objective.after_g_step()
             self.log("g_loss", g_loss, on_step=True, on_epoch=True, prog_bar=True)
+            for key, value in self.objective.metrics().items():
+                self.log(key, value, on_step=True, on_epoch=True)
 
     def configure_optimizers(self):
         r = self.recipe
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=r.lr_g, betas=(r.beta1, r.beta2))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=r.lr_d, betas=(r.beta1, r.beta2))
-        return opt_g, opt_d
+        make = OPTIMIZERS[r.optimizer]
+        return make(self.generator.parameters(), r, r.lr_g), make(self.discriminator.parameters(), r, r.lr_d)
 
     @torch.no_grad()
     def samples(self, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Generator output in [-1, 1] for `z` (the fixed grid latents by default), in eval mode."""
+        """Generator output for `z` (the fixed grid latents by default), in eval mode."""
         was_training = self.generator.training
         self.generator.eval()
         images = self.generator(self.sample_z if z is None else z)

@@ -19,7 +19,7 @@ from gansweep.nn.networks import Generator
 
 
 def run_name(cfg: Config) -> str:
-    m = cfg.model
+    m = cfg.resolved_model()
     return f"{cfg.loss.name} G:{m.g_activation}/{m.g_norm} D:{m.d_activation}/{m.d_norm}"
 
 
@@ -43,7 +43,7 @@ def make_logger(cfg: Config, data_path: Path) -> MLFlowLogger:
 def save_generator(path: Path, module: GAN) -> None:
     torch.save(
         {
-            "model": module.cfg.model.model_dump(),
+            "model": module.cfg.resolved_model().model_dump(),
             "image_shape": list(module.image_shape),
             "state_dict": module.generator.state_dict(),
         },

@@ -25,14 +25,20 @@ def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
         return data["images"], data["labels"]
 
 
-def to_unit_range(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 0..255 -> float in [-1, 1], the range of the generator's tanh output."""
-    return images_uint8.float().div(127.5).sub(1.0)
+# The value range of each generator output activation: real data is scaled to match it.
+RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] floats -> uint8 as a saved image would be (round to nearest, clamp)."""
-    return images.mul(127.5).add(128.0).clamp(0, 255).to(torch.uint8)
+def to_model_range(images_uint8: torch.Tensor, output: str = "tanh") -> torch.Tensor:
+    """uint8 0..255 -> floats in the range of the generator's output activation."""
+    low, high = RANGES[output]
+    return images_uint8.float().mul((high - low) / 255.0).add(low)
+
+
+def to_uint8(images: torch.Tensor, output: str = "tanh") -> torch.Tensor:
+    """Generator-range floats -> uint8 as a saved image would be (round to nearest, clamp)."""
+    low, high = RANGES[output]
+    return images.sub(low).mul(255.0 / (high - low)).add(0.5).clamp(0, 255).to(torch.uint8)
 
 
 def dataloader(images: np.ndarray, batch_size: int, seed: int) -> DataLoader:
