@@ -215,10 +215,10 @@ class BEGAN(GANLoss):
     L_D = L(x) - k_t L(G(z_D));  L_G = L(G(z_G));
     k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1), k_0 = 0;
     convergence M = L(x) + |gamma L(x) - L(G(z_G))|, logged every step.
-    Defaults gamma 0.5, lambda_k 0.001; Adam lr 1e-4, betas 0.5/0.999.
+    Defaults gamma 0.5, lambda_k 0.001; Adam lr 1e-4, betas 0.5/0.999; no batch norm (Sec. 3.5).
     """
 
-    recipe: ClassVar[Recipe] = Recipe(lr_g=1e-4, lr_d=1e-4, discriminator="autoencoder")
+    recipe: ClassVar[Recipe] = Recipe(lr_g=1e-4, lr_d=1e-4, d_norm="none", discriminator="autoencoder")
     gamma: float = 0.5
     lambda_k: float = 0.001
     k: float = 0.0

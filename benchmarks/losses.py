@@ -1,0 +1,78 @@
+"""Every loss trained with its recipe on the default data for the same budget, then scored.
+
+    python benchmarks/losses.py [--epochs N] [--losses a,b]   (after `dvc repro`, which makes
+    the prepared data and the reference statistics)
+
+Budget: the same number of epochs (passes of the discriminator over the data) for every loss;
+losses with n_critic > 1 therefore make fewer generator steps, as their papers prescribe. Everything
+else is params.yaml's. Each run is logged to MLflow (experiment "benchmark-losses"); the table goes
+to docs/losses.md, rewritten after every loss so an interruption keeps what finished.
+"""
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from gansweep.config import parse_config
+from gansweep.evaluate import score
+from gansweep.losses import LOSSES
+from gansweep.metrics.fid import load_statistics
+from gansweep.train import load_generator, train
+
+OUT = Path("docs/losses.md")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None, help="default: train.epochs of params.yaml")
+    parser.add_argument("--losses", default=",".join(LOSSES.names()))
+    args = parser.parse_args()
+
+    raw = yaml.safe_load(Path("params.yaml").read_text())
+    if args.epochs:
+        raw["train"]["epochs"] = args.epochs
+    raw["tracking"]["experiment"] = "benchmark-losses"
+    reference = load_statistics(Path("data/stats/reference.npz"))
+    rows = []
+    for name in args.losses.split(","):
+        cfg = parse_config({**raw, "loss": {"name": name, "options": {}}})
+        recipe = cfg.recipe()
+        work = Path("benchmarks/out") / name
+        start = time.time()
+        run = train(cfg, Path("data/prepared/dataset.npz"), work, work)
+        seconds = time.time() - start
+        metrics, _ = score(load_generator(work / "generator.pt"), reference, cfg.metrics)
+        rows.append(
+            f"| {name} | {metrics['fid']:.2f} | {metrics['kid'] * 1e3:.2f} +- {metrics['kid_std'] * 1e3:.2f} | "
+            f"{seconds:.0f} | {recipe.optimizer} {recipe.lr_d:g}/{recipe.lr_g:g}, n_critic {recipe.n_critic}, "
+            f"D norm {recipe.d_norm}{', GP ' + format(recipe.gradient_penalty, 'g') if recipe.gradient_penalty else ''} | "
+            f"`{run['run_id'][:8]}` |"
+        )
+        write(cfg, rows)
+
+
+def write(cfg, rows):
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({platform.machine()})"
+    lines = [
+        "# Every loss with its recipe, same budget",
+        "",
+        f"Made by `python benchmarks/losses.py` after `dvc repro`, on {device}: {cfg.data.dataset}, "
+        f"{cfg.train.epochs} epochs of batch {cfg.train.batch_size} for every loss, G {cfg.model.g_activation}/"
+        f"{cfg.model.g_norm}, D {cfg.model.d_activation}; FID and KID of {cfg.metrics.generated_images} generated "
+        f"images against {cfg.metrics.reference_images} real ones (noise floor at this N: see baselines.md). "
+        "Seconds are training time. One seed: differences of a few FID points are within run-to-run noise.",
+        "",
+        "| loss | FID | KID (x1e3) | seconds | recipe | MLflow run |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+        *rows,
+        "",
+    ]
+    OUT.write_text("\n".join(lines))
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()
