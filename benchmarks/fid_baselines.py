@@ -15,6 +15,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 import numpy as np
 
+from gansweep import paths
 from gansweep.config import load_config
 from gansweep.data import prepared
 from gansweep.evaluate import score
@@ -28,8 +29,8 @@ from gansweep.train import load_generator
 def main():
     cfg = load_config()
     m = cfg.metrics
-    reference = load_statistics(Path("data/stats/reference.npz"))
-    images, _ = prepared.load(Path("data/prepared/dataset.npz"))
+    reference = load_statistics(paths.REFERENCE_STATS)
+    images, _ = prepared.load(paths.prepared_split(m.reference_split))
     n_ref, n_gen = m.reference_images, m.generated_images
     if n_ref + n_gen > len(images):
         raise SystemExit(f"need {n_ref + n_gen} prepared images for a disjoint real set, have {len(images)}")
@@ -44,7 +45,7 @@ def main():
     pl.seed_everything(cfg.train.seed, verbose=False)  # the same initial weights as the train stage
     for name, generator in (
         ("untrained generator", GAN(cfg, images.shape[1:]).generator),
-        ("trained generator (models/generator.pt)", load_generator(Path("models/generator.pt"))),
+        ("trained generator (models/generator_best.pt)", load_generator(paths.BEST_GENERATOR)),
     ):
         start = time.time()
         metrics, _ = score(generator, reference, m)

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from gansweep import paths
 from gansweep.config import parse_config
 from gansweep.evaluate import score
 from gansweep.losses import LOSSES
@@ -35,18 +36,19 @@ def main():
     if args.epochs:
         raw["train"]["epochs"] = args.epochs
     raw["tracking"]["experiment"] = "benchmark-losses"
-    reference = load_statistics(Path("data/stats/reference.npz"))
+    reference = load_statistics(paths.REFERENCE_STATS)
     rows = []
     for name in args.losses.split(","):
         cfg = parse_config({**raw, "loss": {"name": name, "options": {}}})
         recipe = cfg.recipe()
         work = Path("benchmarks/out") / name
         start = time.time()
-        run = train(cfg, Path("data/prepared/dataset.npz"), work, work)
+        run = train(cfg, paths.prepared_split("train"), work, work, reference_path=paths.REFERENCE_STATS)
         seconds = time.time() - start
-        metrics, _ = score(load_generator(work / "generator.pt"), reference, cfg.metrics)
+        metrics, _ = score(load_generator(work / "generator_best.pt"), reference, cfg.metrics)
         rows.append(
             f"| {name} | {metrics['fid']:.2f} | {metrics['kid'] * 1e3:.2f} +- {metrics['kid_std'] * 1e3:.2f} | "
+            f"{metrics['precision']:.2f} / {metrics['recall']:.2f} | "
             f"{seconds:.0f} | {recipe.optimizer} {recipe.lr_d:g}/{recipe.lr_g:g}, n_critic {recipe.n_critic}, "
             f"D norm {recipe.d_norm}{', GP ' + format(recipe.gradient_penalty, 'g') if recipe.gradient_penalty else ''} | "
             f"`{run['run_id'][:8]}` |"
@@ -62,11 +64,12 @@ def write(cfg, rows):
         f"Made by `python benchmarks/losses.py` after `dvc repro`, on {device}: {cfg.data.dataset}, "
         f"{cfg.train.epochs} epochs of batch {cfg.train.batch_size} for every loss, G {cfg.model.g_activation}/"
         f"{cfg.model.g_norm}, D {cfg.model.d_activation}; FID and KID of {cfg.metrics.generated_images} generated "
-        f"images against {cfg.metrics.reference_images} real ones (noise floor at this N: see baselines.md). "
+        f"images against {cfg.metrics.reference_images} real ones (noise floor at this N: see baselines.md), "
+        f"best generator by periodic KID (every {cfg.train.eval_every_n_epochs} epochs). "
         "Seconds are training time. One seed: differences of a few FID points are within run-to-run noise.",
         "",
-        "| loss | FID | KID (x1e3) | seconds | recipe | MLflow run |",
-        "| --- | ---: | ---: | ---: | --- | --- |",
+        "| loss | FID | KID (x1e3) | precision / recall | seconds | recipe | MLflow run |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
         *rows,
         "",
     ]

@@ -1,37 +1,53 @@
-"""Stage `evaluate`: FID and KID of the trained generator -> metrics.json, plots/samples.png, MLflow."""
+"""Stage `evaluate`: FID, KID, precision and recall of the best and the last generator at the full
+protocol -> metrics.json, plots/samples.png, and the same MLflow run as training."""
 import json
-from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
+from gansweep import paths
 from gansweep.callbacks import grid_image
-from gansweep.evaluate import generated_batches, score
+from gansweep.evaluate import check_reference, generated_batches, protocol, score
 from gansweep.metrics.fid import load_statistics
 from gansweep.stage import run
 from gansweep.train import load_generator
 
 
 def main(cfg):
-    generator = load_generator(Path("models/generator.pt"))
-    metrics, _ = score(generator, load_statistics(Path("data/stats/reference.npz")), cfg.metrics)
-    Path("metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    Path("plots").mkdir(exist_ok=True)
-    grid = grid_image(next(generated_batches(generator, 64, cfg.metrics.seed, batch_size=64)))
-    Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save("plots/samples.png")
+    reference = load_statistics(paths.REFERENCE_STATS)
+    check_reference(reference, cfg)
+    run_info = json.loads(paths.RUN_INFO.read_text())
+    best = load_generator(paths.BEST_GENERATOR)
+    best_metrics, _ = score(best, reference, cfg.metrics)
+    same = run_info["best_epoch"] == run_info["last_epoch"]
+    last_metrics = best_metrics if same else score(load_generator(paths.GENERATOR), reference, cfg.metrics)[0]
+    metrics = {**best_metrics, "best_epoch": run_info["best_epoch"], "last": last_metrics, **protocol(cfg)}
+    paths.METRICS.write_text(json.dumps(metrics, indent=2) + "\n")
+    paths.PLOTS.mkdir(exist_ok=True)
+    grid = grid_image(next(generated_batches(best, 64, cfg.metrics.seed, batch_size=64)))
+    Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(paths.PLOTS / "samples.png")
 
-    run_info = json.loads(Path("models/run.json").read_text())
-    client = MlflowClient(run_info["tracking_uri"])
-    # Metrics, not params: evaluate may re-run alone with another protocol, and params are immutable.
-    for key, value in metrics.items():
-        client.log_metric(run_info["run_id"], key, value, step=cfg.train.epochs)
-    client.log_artifact(run_info["run_id"], "metrics.json")
-    client.log_artifact(run_info["run_id"], "plots/samples.png")
+    client, run_id = MlflowClient(run_info["tracking_uri"]), run_info["run_id"]
+    # Metrics and tags, not params: evaluate may re-run alone with another protocol, and params are immutable.
+    step = run_info["last_epoch"]
+    for key, value in best_metrics.items():
+        client.log_metric(run_id, key, value, step=step)
+        client.log_metric(run_id, f"{key}_last", last_metrics[key], step=step)
+    for key, value in protocol(cfg).items():
+        client.set_tag(run_id, f"protocol.{key}", value)
+    client.log_artifact(run_id, str(paths.METRICS))
+    client.log_artifact(run_id, str(paths.PLOTS / "samples.png"))
 
-    print(f"FID {metrics['fid']:.2f}  KID {metrics['kid']:.4f} +- {metrics['kid_std']:.4f}  "
-          f"({metrics['generated_images']} generated vs {metrics['reference_images']} real images)")
+    print(f"best generator (epoch {run_info['best_epoch']}): FID {best_metrics['fid']:.2f}  "
+          f"KID {best_metrics['kid']:.4f} +- {best_metrics['kid_std']:.4f}  "
+          f"precision {best_metrics['precision']:.3f}  recall {best_metrics['recall']:.3f}")
+    if not same:
+        print(f"last generator (epoch {run_info['last_epoch']}): FID {last_metrics['fid']:.2f}  KID {last_metrics['kid']:.4f}")
+    m = cfg.metrics
+    print(f"protocol: {m.generated_images} generated vs {m.reference_images} {cfg.data.dataset} {m.reference_split} images, "
+          f"{m.convention} FID")
     print("results: metrics.json, plots/samples.png, plots/train_losses.csv")
-    print(f"MLflow run {run_info['run_id']}: mlflow ui --backend-store-uri {run_info['tracking_uri']}")
+    print(f"MLflow run {run_id}: mlflow ui --backend-store-uri {run_info['tracking_uri']}")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,15 @@
-"""Stage `prepare`: raw files -> data/prepared/dataset.npz (uint8 NCHW images, labels), shuffled."""
-from pathlib import Path
-
+"""Stage `prepare`: raw files -> data/prepared/<split>.npz (uint8 NCHW images, labels), shuffled."""
+from gansweep import paths
 from gansweep.data import prepared
 from gansweep.data.sources import DATASETS
 from gansweep.stage import run
 
-RAW, OUT = Path("data/raw"), Path("data/prepared/dataset.npz")
-
 
 def main(cfg):
-    images, labels = DATASETS.get(cfg.data.dataset, "data.dataset")().load(RAW)
-    images, labels = prepared.shuffle(images, labels, cfg.data.seed)
-    prepared.save(OUT, images, labels)
-    print(f"{len(images)} images of shape {images.shape[1:]} -> {OUT}")
+    for split, (images, labels) in DATASETS.get(cfg.data.dataset, "data.dataset")().load(paths.RAW).items():
+        images, labels = prepared.shuffle(images, labels, cfg.data.seed)
+        prepared.save(paths.prepared_split(split), images, labels)
+        print(f"{split}: {len(images)} images of shape {images.shape[1:]} -> {paths.prepared_split(split)}")
 
 
 if __name__ == "__main__":

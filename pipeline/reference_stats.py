@@ -1,23 +1,31 @@
-"""Stage `reference_stats`: Inception features of the first N real images -> mean, covariance."""
-from pathlib import Path
+"""Stage `reference_stats`: Inception features of the first N real images of a split -> mean, covariance.
 
+DVC's run cache keeps one result per (dataset, split, N, convention): going back to an earlier
+setting restores its statistics instead of recomputing them.
+"""
+from gansweep import paths
 from gansweep.data import prepared
+from gansweep.evaluate import protocol
 from gansweep.metrics.fid import save_statistics
 from gansweep.metrics.inception import inception_features, iterate
 from gansweep.registry import ConfigError
 from gansweep.stage import run
 
-DATA, OUT = Path("data/prepared/dataset.npz"), Path("data/stats/reference.npz")
-
 
 def main(cfg):
-    images, _ = prepared.load(DATA)
-    n = cfg.metrics.reference_images
-    if n > len(images):
-        raise ConfigError(f"metrics.reference_images is {n}, but {cfg.data.dataset} has only {len(images)} images")
-    features = inception_features(iterate(images[:n]), total=n, desc="Inception features (real)")
-    save_statistics(OUT, features, dataset=cfg.data.dataset, images=n)
-    print(f"reference statistics of {n} real images -> {OUT}")
+    m = cfg.metrics
+    images, _ = prepared.load(paths.prepared_split(m.reference_split))
+    if m.reference_images > len(images):
+        raise ConfigError(
+            f"metrics.reference_images is {m.reference_images}, but the {m.reference_split} split of "
+            f"{cfg.data.dataset} has only {len(images)} images"
+        )
+    features = inception_features(
+        iterate(images[: m.reference_images]), total=m.reference_images, desc="Inception features (real)", convention=m.convention
+    )
+    info = protocol(cfg)
+    save_statistics(paths.REFERENCE_STATS, features, **{k: info[k] for k in ("dataset", "convention", "reference_split")})
+    print(f"reference statistics of {m.reference_images} {m.reference_split} images ({m.convention}) -> {paths.REFERENCE_STATS}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from gansweep.data.sources import DATASETS, ChecksumError, EmbeddedMnist5k, sha2
 def test_embedded_mnist_is_copied_verified_and_loaded(tmp_path):
     info = DATASETS.get("mnist-5k")().fetch(tmp_path)
     assert info["files"] == {"mnist_5k.csv.gz": EmbeddedMnist5k.sha256}
-    images, labels = EmbeddedMnist5k().load(tmp_path)
+    images, labels = EmbeddedMnist5k().load(tmp_path)["train"]
     assert images.shape == (5000, 1, 28, 28) and images.dtype == np.uint8
     assert sorted(np.unique(labels)) == list(range(10))
     assert images.max() == 255 and images.min() == 0

@@ -18,7 +18,7 @@ def data_path(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data")
     source = EmbeddedMnist5k()
     source.fetch(folder)
-    images, labels = prepared.shuffle(*source.load(folder), seed=0)
+    images, labels = prepared.shuffle(*source.load(folder)["train"], seed=0)
     prepared.save(folder / "dataset.npz", images[:64], labels[:64])
     return folder / "dataset.npz"
 
@@ -33,7 +33,7 @@ def store(tmp_path, monkeypatch):
 def tiny(**sections):
     raw = {
         "model": {"latent_dim": 8, "g_width": 8, "d_width": 8},
-        "train": {"epochs": 1, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4},
+        "train": {"epochs": 1, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 0},
     }
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)
@@ -114,3 +114,32 @@ def test_a_nan_loss_stops_training_and_marks_the_run_failed(data_path, tmp_path,
         train(tiny(), data_path, tmp_path / "nan", tmp_path / "nan")
     runs = MlflowClient(store).search_runs(["1"])
     assert [r.info.status for r in runs] == ["FAILED"]
+
+
+def test_periodic_evaluation_keeps_the_best_generator(data_path, tmp_path, store):
+    from mlflow.tracking import MlflowClient
+
+    from gansweep.metrics.fid import save_statistics
+    from gansweep.metrics.inception import inception_features, iterate
+
+    images, _ = prepared.load(data_path)
+    features = inception_features(iterate(images[:8]), total=8, device="cpu")
+    save_statistics(tmp_path / "ref.npz", features, dataset="mnist-5k", convention="legacy_tensorflow", reference_split="train")
+    cfg = tiny(
+        train={"epochs": 3, "eval_every_n_epochs": 2, "eval_images": 6},
+        metrics={"kid_subset_size": 4, "kid_subsets": 2, "reference_images": 8, "generated_images": 8},
+    )
+    result = train(cfg, data_path, tmp_path / "m", tmp_path / "m", reference_path=tmp_path / "ref.npz")
+    history = MlflowClient(store).get_metric_history(result["run_id"], "eval_kid")
+    assert [m.step for m in history] == [1, 2]  # every 2nd epoch, and after the last
+    best = min(history, key=lambda m: m.value)
+    assert result["best_epoch"] == best.step and result["last_epoch"] == 2
+    best_g, last_g = load_generator(tmp_path / "m" / "generator_best.pt"), load_generator(tmp_path / "m" / "generator.pt")
+    same = all(torch.equal(a, b) for a, b in zip(best_g.state_dict().values(), last_g.state_dict().values()))
+    assert same == (best.step == 2)
+
+
+def test_without_periodic_evaluation_the_last_generator_is_the_best(data_path, tmp_path, store):
+    result = train(tiny(train={"eval_every_n_epochs": 0}), data_path, tmp_path / "m", tmp_path / "m", reference_path=None)
+    assert result["best_epoch"] == result["last_epoch"] == 0
+    assert (tmp_path / "m" / "generator_best.pt").read_bytes() == (tmp_path / "m" / "generator.pt").read_bytes()

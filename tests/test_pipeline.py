@@ -13,7 +13,7 @@ from gansweep.data.sources import sha256
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "model": {"latent_dim": 8, "g_width": 8, "d_width": 8},
-    "train": {"epochs": 2, "batch_size": 16, "limit_batches": 3, "sample_grid_size": 4},
+    "train": {"epochs": 2, "batch_size": 16, "limit_batches": 3, "sample_grid_size": 4, "eval_every_n_epochs": 1, "eval_images": 8},
     "metrics": {"reference_images": 12, "generated_images": 10, "kid_subsets": 2, "kid_subset_size": 5},
 }
 
@@ -54,11 +54,16 @@ def own_store(monkeypatch):
 def test_repro_writes_metrics_and_says_where_results_are(project):
     project, log = project
     metrics = json.loads((project / "metrics.json").read_text())
-    assert metrics["fid"] > 0 and 0 < metrics["kid"] + 1
+    assert metrics["fid"] > 0 and 0 < metrics["kid"] + 1 and 0 <= metrics["precision"] <= 1 and 0 <= metrics["recall"] <= 1
+    assert metrics["best_epoch"] in (0, 1) and set(metrics["last"]) == {"fid", "kid", "kid_std", "precision", "recall"}
+    if metrics["best_epoch"] == 1:
+        assert metrics["last"]["fid"] == metrics["fid"]
     assert metrics["generated_images"] == 10 and metrics["reference_images"] == 12
+    assert (metrics["convention"], metrics["reference_split"], metrics["dataset"]) == ("legacy_tensorflow", "train", "mnist-5k")
     assert (project / "plots" / "samples.png").stat().st_size > 0
     assert len((project / "plots" / "train_losses.csv").read_text().splitlines()) == 3  # header + 2 epochs
-    assert "FID " in log and "mlflow ui --backend-store-uri sqlite:///" in log
+    assert "FID " in log and "protocol: 10 generated vs 12 mnist-5k train images" in log
+    assert "mlflow ui --backend-store-uri sqlite:///" in log
     assert json.loads((project / "data" / "raw" / "source.json").read_text())["files"]
 
 
@@ -76,11 +81,14 @@ def test_the_mlflow_run_holds_params_metrics_grids_model_and_versions(project):
     assert client.get_metric_history(info["run_id"], "fid")[0].value == pytest.approx(
         json.loads((project / "metrics.json").read_text())["fid"]
     )
-    assert run.data.tags["gansweep.data_sha256"] == sha256(project / "data" / "prepared" / "dataset.npz")
+    assert run.data.tags["gansweep.data_sha256"] == sha256(project / "data" / "prepared" / "train.npz")
+    assert run.data.tags["protocol.convention"] == "legacy_tensorflow" and run.data.tags["protocol.generated_images"] == "10"
+    assert [m.step for m in client.get_metric_history(info["run_id"], "eval_kid")] == [0, 1]
+    assert {"precision", "recall", "fid_last", "kid_last"} <= set(run.data.metrics)
     assert run.data.tags["mlflow.source.git.commit"]  # "unknown": the temporary copy has no commit
     artifacts = {a.path for a in client.list_artifacts(info["run_id"])}
     assert {"model", "images", "metrics.json", "samples.png"} <= artifacts
-    assert [a.path for a in client.list_artifacts(info["run_id"], "model")] == ["model/generator.pt"]
+    assert [a.path for a in client.list_artifacts(info["run_id"], "model")] == ["model/generator.pt", "model/generator_best.pt"]
     grids = [a.path for a in client.list_artifacts(info["run_id"], "images")]
     assert sum(p.endswith(".png") and "samples" in p for p in grids) == 2  # one grid per epoch
 
@@ -99,5 +107,11 @@ def test_nothing_reruns_unchanged_and_a_param_reruns_only_its_dependents(project
     set_params(project, metrics={"generated_images": 11})
     assert ran_stages(dvc(project, "repro")) == {"evaluate"}
     assert json.loads((project / "metrics.json").read_text())["generated_images"] == 11
+    # Reference statistics are cached per (dataset, split, N, convention): DVC's run cache restores
+    # an earlier setting's statistics instead of recomputing them.
     set_params(project, metrics={"reference_images": 13})
     assert set(json.loads(dvc(project, "status", "--json"))) == {"reference_stats", "evaluate"}
+    assert ran_stages(dvc(project, "repro", "reference_stats")) == {"reference_stats"}
+    set_params(project, metrics={"reference_images": 12})
+    log = dvc(project, "repro", "reference_stats")
+    assert ran_stages(log) == set() and "Stage 'reference_stats' is cached - skipping run" in log

@@ -21,7 +21,7 @@ def digits(tmp_path_factory):
     folder = tmp_path_factory.mktemp("raw")
     source = EmbeddedMnist5k()
     source.fetch(folder)
-    images, _ = source.load(folder)
+    images, _ = source.load(folder)["train"]
     return images[:48]
 
 

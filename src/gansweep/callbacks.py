@@ -25,6 +25,30 @@ class SampleGrid(pl.Callback):
         log_image(logger.experiment, logger.run_id, grid_image(to_uint8(module.samples(), module.generator.output)), key="samples", step=trainer.current_epoch)
 
 
+class PeriodicEvaluation(pl.Callback):
+    """Every `every` epochs (and after the last), KID and FID of a few generated images against the
+    reference; the generator with the lowest KID so far is saved to `best_path`. KID, being unbiased,
+    ranks small samples more reliably than FID."""
+
+    def __init__(self, reference: dict, metrics_cfg, every: int, images: int, save, best_path: Path):
+        self.reference, self.cfg, self.every, self.images = reference, metrics_cfg, every, images
+        self.save, self.best_path = save, Path(best_path)
+        self.best_kid, self.best_epoch = float("inf"), None
+
+    def on_train_epoch_end(self, trainer, module):
+        from gansweep.evaluate import score  # evaluate imports the metrics stack; only needed here
+
+        epoch = trainer.current_epoch
+        if (epoch + 1) % self.every and epoch + 1 != trainer.max_epochs:
+            return
+        metrics, _ = score(module.generator, self.reference, self.cfg, n=self.images)
+        trainer.logger.log_metrics({"eval_kid": metrics["kid"], "eval_fid": metrics["fid"]}, step=epoch)
+        if metrics["kid"] < self.best_kid:
+            self.best_kid, self.best_epoch = metrics["kid"], epoch
+            self.best_path.parent.mkdir(parents=True, exist_ok=True)
+            self.save(self.best_path, module)
+
+
 class EpochLossCsv(pl.Callback):
     """Writes the epoch means of the logged losses to a CSV that `dvc plots` draws."""
 

@@ -109,6 +109,9 @@ class TrainConfig(Section):
     beta2: Optional[float] = Field(None, ge=0, lt=1)
     optimizer: Optional[Literal["adam", "rmsprop"]] = None
     sample_grid_size: int = Field(64, gt=0)
+    # Periodic KID/FID of a few generated images picks the best generator (GANs often collapse late).
+    eval_every_n_epochs: int = Field(4, ge=0)  # 0: off, the last generator is the best
+    eval_images: int = Field(100, gt=1)
 
 
 class RegularizationConfig(Section):
@@ -123,12 +126,39 @@ class RegularizationConfig(Section):
     r1: float = Field(0.0, ge=0)
 
 
+# Published evaluation protocols: a preset fixes these keys, whatever params.yaml says for them.
+PROTOCOLS = {
+    # Lucic et al. 2018, "Are GANs Created Equal?", Sec. 5: FID of 10,000 generated vs 10,000 test images.
+    "lucic2018": {"reference_split": "test", "reference_images": 10_000, "generated_images": 10_000},
+}
+
+
 class MetricsConfig(Section):
+    protocol: Optional[str] = None  # None: the values below
+    convention: str = "legacy_tensorflow"
+    reference_split: Literal["train", "test"] = "train"
     reference_images: int = Field(500, gt=1)
     generated_images: int = Field(500, gt=1)
     kid_subsets: int = Field(10, gt=0)
     kid_subset_size: int = Field(100, gt=1)
+    precision_recall_k: int = Field(3, gt=0)
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_protocol(cls, data):
+        if isinstance(data, dict) and data.get("protocol") is not None:
+            if data["protocol"] not in PROTOCOLS:
+                raise ValueError(f"protocol: unknown {data['protocol']!r}; choose one of: {', '.join(PROTOCOLS)} (or null)")
+            data = {**data, **PROTOCOLS[data["protocol"]]}
+        return data
+
+    @field_validator("convention")
+    @classmethod
+    def _convention(cls, value):
+        from gansweep.metrics.inception import CONVENTIONS
+
+        return _check(CONVENTIONS, value)
 
     @model_validator(mode="after")
     def _subset_fits(self):
@@ -152,6 +182,16 @@ class Config(Section):
     train: TrainConfig = TrainConfig()
     metrics: MetricsConfig = MetricsConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+    @model_validator(mode="after")
+    def _split_exists(self):
+        splits = _datasets().get(self.data.dataset).splits
+        if self.metrics.reference_split not in splits:
+            raise ValueError(
+                f"metrics.reference_split: {self.data.dataset} has no {self.metrics.reference_split!r} split; "
+                f"choose one of: {', '.join(splits)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _penalties_need_per_image_critics(self):

@@ -1,14 +1,17 @@
-"""Scoring a trained generator: FID against the cached reference statistics, and KID."""
+"""Scoring a generator against the cached reference statistics: FID, KID, precision and recall,
+all from one pass of generated images through Inception."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from gansweep.config import MetricsConfig
+from gansweep.config import Config, MetricsConfig
 from gansweep.data.prepared import to_uint8
 from gansweep.metrics.fid import frechet_distance, statistics
 from gansweep.metrics.inception import default_device, inception_features
 from gansweep.metrics.kid import kernel_inception_distance
+from gansweep.metrics.precision_recall import precision_recall
+from gansweep.registry import ConfigError
 
 
 @torch.no_grad()
@@ -20,23 +23,56 @@ def generated_batches(generator, n: int, seed: int, batch_size: int = 50, device
         yield to_uint8(generator(z.to(device)), generator.output).cpu()
 
 
-def score(generator, reference: dict, cfg: MetricsConfig) -> tuple[dict, np.ndarray]:
-    """Metrics of `generator` against `reference` (saved statistics with features), and its features."""
+def protocol(cfg: Config) -> dict:
+    """What every reported number was measured with."""
+    m = cfg.metrics
+    return {
+        "dataset": cfg.data.dataset,
+        "convention": m.convention,
+        "reference_split": m.reference_split,
+        "reference_images": m.reference_images,
+        "generated_images": m.generated_images,
+    }
+
+
+def check_reference(reference: dict, cfg: Config) -> None:
+    """The reference statistics must have been made with this config's protocol."""
+    expected = protocol(cfg)
+    for key in ("dataset", "convention", "reference_split"):
+        if str(reference[key]) != expected[key]:
+            raise ConfigError(f"reference statistics are for {key}={reference[key]}, params say {expected[key]}: run dvc repro")
+    if len(reference["features"]) != expected["reference_images"]:
+        raise ConfigError(
+            f"reference statistics hold {len(reference['features'])} images, params say {expected['reference_images']}: run dvc repro"
+        )
+
+
+def score(generator, reference: dict, cfg: MetricsConfig, n: int | None = None) -> tuple[dict, np.ndarray]:
+    """Metrics of `n` generated images (default: cfg.generated_images) against `reference` (saved
+    statistics with their features), and the generated features."""
     device = default_device()
+    was_training = generator.training
     generator = generator.to(device).eval()
-    n = cfg.generated_images
+    n = n or cfg.generated_images
     features = inception_features(
-        generated_batches(generator, n, cfg.seed, device=device), total=n, device=device, desc="Inception features (generated)"
+        generated_batches(generator, n, cfg.seed, device=device),
+        total=n,
+        device=device,
+        desc="Inception features (generated)",
+        convention=cfg.convention,
     )
+    generator.train(was_training)
+    real = reference["features"]
     mu, sigma = statistics(features)
     kid, kid_std = kernel_inception_distance(
-        reference["features"], features, subsets=cfg.kid_subsets, subset_size=cfg.kid_subset_size, seed=cfg.seed
+        real, features, subsets=cfg.kid_subsets, subset_size=min(cfg.kid_subset_size, n, len(real)), seed=cfg.seed
     )
+    precision, recall = precision_recall(real, features, k=cfg.precision_recall_k)
     metrics = {
         "fid": frechet_distance(reference["mu"], reference["sigma"], mu, sigma),
         "kid": kid,
         "kid_std": kid_std,
-        "generated_images": n,
-        "reference_images": int(len(reference["features"])),
+        "precision": precision,
+        "recall": recall,
     }
     return metrics, features

@@ -1,7 +1,7 @@
 """Datasets by name (data.dataset): where the raw files come from and how to read them.
 
 A source copies its raw files into a folder (the `download` stage's output) and verifies their
-checksums; `load` turns that folder into uint8 NCHW images and integer labels.
+checksums; `load` turns that folder into uint8 NCHW images and integer labels per split.
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ class EmbeddedMnist5k:
     The CSV holds one image per row: 784 pixel values in 0..255, then the label.
     """
 
+    splits = ("train",)
     file_name = "mnist_5k.csv.gz"
     sha256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
     image_shape = (1, 28, 28)
@@ -59,7 +60,7 @@ class EmbeddedMnist5k:
             "files": {self.file_name: verify(raw_dir / self.file_name, self.sha256)},
         }
 
-    def load(self, raw_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    def load(self, raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         table = np.loadtxt(raw_dir / self.file_name, delimiter=",", dtype=np.int64)
         images = table[:, :-1].astype(np.uint8).reshape(-1, *self.image_shape)
-        return images, table[:, -1]
+        return {"train": (images, table[:, -1])}

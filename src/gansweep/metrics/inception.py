@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from gansweep.registry import Registry
+
 FEATURE_DIM = 2048
 INPUT_SIZE = 299
 
@@ -54,27 +56,48 @@ def tf_bilinear_resize(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.Te
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def preprocess(images_uint8: torch.Tensor) -> torch.Tensor:
+CONVENTIONS: Registry = Registry("FID convention")
+
+
+@CONVENTIONS.register("legacy_tensorflow")
+def legacy_tensorflow(x: torch.Tensor) -> torch.Tensor:
+    """The TF-FID graph's own preprocessing (what StyleGAN2/3 and clean-fid's legacy mode report):
+    TF1 bilinear resize of the 0..255 values, then (x - 128) / 128."""
+    if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+        x = tf_bilinear_resize(x)
+    return (x - 128.0) / 128.0
+
+
+@CONVENTIONS.register("pytorch_fid")
+def pytorch_fid(x: torch.Tensor) -> torch.Tensor:
+    """pytorch-fid's: scale to [0, 1], torch bilinear resize (align_corners=False), then 2x - 1."""
+    x = x / 255.0
+    if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
+        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+    return 2 * x - 1
+
+
+def preprocess(images_uint8: torch.Tensor, convention: str = "legacy_tensorflow") -> torch.Tensor:
     """uint8 NCHW (1 or 3 channels, any square size) -> the network's normalised 3x299x299 input."""
     if images_uint8.dtype != torch.uint8:
         raise TypeError(f"Inception features need uint8 images (quantise first), got {images_uint8.dtype}")
     x = images_uint8.float()
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)  # grayscale -> RGB by repetition, as StyleGAN3 and compare_gan do
-    if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-        x = tf_bilinear_resize(x)
-    return ((x - 128.0) / 128.0).contiguous(memory_format=torch.channels_last)
+    return CONVENTIONS.get(convention, "metrics.convention")(x).contiguous(memory_format=torch.channels_last)
 
 
 @torch.inference_mode()
-def inception_features(batches, total: int, device: str | None = None, desc: str = "Inception features") -> np.ndarray:
+def inception_features(
+    batches, total: int, device: str | None = None, desc: str = "Inception features", convention: str = "legacy_tensorflow"
+) -> np.ndarray:
     """Features of every image in `batches` (an iterable of uint8 NCHW tensors), as float64 [N, 2048]."""
     device = device or default_device()
     model = load_inception(device)
     features = []
     with tqdm(total=total, desc=desc, unit="img") as progress:
         for batch in batches:
-            features.append(model(preprocess(batch.to(device))).double().cpu())
+            features.append(model(preprocess(batch.to(device), convention)).double().cpu())
             progress.update(len(batch))
     return torch.cat(features).numpy()
 
