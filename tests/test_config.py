@@ -24,7 +24,7 @@ def test_the_shipped_params_are_valid_and_complete():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"data": {"dataset": "imagenet"}}, "data.dataset: unknown 'imagenet' dataset; choose one of: mnist-5k"),
+        ({"data": {"dataset": "imagenet"}}, "data.dataset: unknown 'imagenet' dataset; choose one of: cifar10, fashion-mnist, mnist, mnist-5k"),
         ({"model": {"g_activation": "swish"}}, "model.g_activation: unknown 'swish' activation; choose one of: elu, gelu,"),
         ({"model": {"d_norm": "group"}}, "model.d_norm: unknown 'group' normalization; choose one of: batch, instance, layer, none"),
         ({"loss": {"name": "wasserstein"}}, "loss.name: unknown 'wasserstein' loss; choose one of: began, ebgan, hinge, loss_sensitive, lsgan, minimax,"),
@@ -33,6 +33,10 @@ def test_the_shipped_params_are_valid_and_complete():
         ({"model": {"d_dropout": 1.5}}, "model.d_dropout: Input should be less than 1"),
         ({"model": {"g_actvation": "elu"}}, "model.g_actvation: unknown key; valid keys here: latent_dim,"),
         ({"metrics": {"kid_subset_size": 10_000}}, "kid_subset_size (10000) must not exceed"),
+        ({"metrics": {"reference_split": "test"}}, "metrics.reference_split: mnist-5k has no 'test' split; choose one of: train"),
+        ({"metrics": {"protocol": "heusel"}}, "metrics: protocol: unknown 'heusel'; choose one of: lucic2018 (or null)"),
+        ({"metrics": {"convention": "clean"}}, "metrics.convention: unknown 'clean' FID convention; choose one of: legacy_tensorflow, pytorch_fid"),
+        ({"loss": {"name": "wgan_gp"}, "model": {"d_norm": "batch"}}, "set model.d_norm to layer, instance or none"),
     ],
 )
 def test_bad_values_name_the_key_and_the_valid_choices(params, message):
@@ -75,3 +79,9 @@ def test_a_stage_with_bad_params_exits_2_with_one_line_before_any_work(tmp_path)
         "elu, gelu, leaky_relu, prelu, relu, selu, sigmoid, silu, tanh"
     ]
     assert not (tmp_path / "models").exists() and not (tmp_path / "mlruns").exists()
+
+
+def test_a_protocol_preset_fixes_its_keys():
+    cfg = parse_config({"data": {"dataset": "mnist"}, "metrics": {"protocol": "lucic2018", "generated_images": 500}})
+    m = cfg.metrics
+    assert (m.reference_split, m.reference_images, m.generated_images) == ("test", 10_000, 10_000)

@@ -6,12 +6,14 @@ checksums; `load` turns that folder into uint8 NCHW images and integer labels pe
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+import torchvision
 
 from gansweep.registry import Registry
 
@@ -64,3 +66,67 @@ class EmbeddedMnist5k:
         table = np.loadtxt(raw_dir / self.file_name, delimiter=",", dtype=np.int64)
         images = table[:, :-1].astype(np.uint8).reshape(-1, *self.image_shape)
         return {"train": (images, table[:, -1])}
+
+
+class TorchvisionSource:
+    """A dataset that torchvision downloads from its public mirrors and verifies by MD5; we also
+    record each raw file's SHA-256. GANSWEEP_DATA_MIRROR=<base URL> replaces the mirrors (a local
+    copy, or the tests' HTTP server)."""
+
+    splits = ("train", "test")
+    dataset_class = None  # a torchvision.datasets class
+    name = ""
+
+    def mirrored_class(self):
+        mirror = os.environ.get("GANSWEEP_DATA_MIRROR")
+        if not mirror:
+            return self.dataset_class
+        mirror = mirror.rstrip("/") + "/"
+        if hasattr(self.dataset_class, "mirrors"):
+            return type(self.dataset_class.__name__, (self.dataset_class,), {"mirrors": [mirror]})
+        url = mirror + self.dataset_class.url.rsplit("/", 1)[1]
+        return type(self.dataset_class.__name__, (self.dataset_class,), {"url": url})
+
+    def fetch(self, raw_dir: Path) -> dict:
+        dataset_class = self.mirrored_class()
+        for train in (True, False):
+            dataset_class(str(raw_dir), train=train, download=True)  # raises on a bad checksum
+        files = {
+            str(path.relative_to(raw_dir)): sha256(path)
+            for path in sorted(raw_dir.rglob("*"))
+            if path.is_file() and not path.name.endswith((".gz", ".tar"))
+        }
+        return {"dataset": self.name, "source": f"torchvision {version('torchvision')} {self.dataset_class.__name__}", "files": files}
+
+    def load(self, raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        splits = {}
+        for split in self.splits:
+            data = self.dataset_class(str(raw_dir), train=split == "train", download=False)
+            images = np.asarray(data.data, dtype=np.uint8)
+            images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)  # gray NHW / RGB NHWC
+            splits[split] = (np.ascontiguousarray(images), np.asarray(data.targets, dtype=np.int64))
+        return splits
+
+
+@DATASETS.register("mnist")
+class Mnist(TorchvisionSource):
+    """MNIST (LeCun et al. 1998): 60,000 train and 10,000 test digits, 28x28 gray."""
+
+    name = "mnist"
+    dataset_class = torchvision.datasets.MNIST
+
+
+@DATASETS.register("fashion-mnist")
+class FashionMnist(TorchvisionSource):
+    """Fashion-MNIST (Xiao et al. 2017): 60,000 train and 10,000 test images, 28x28 gray."""
+
+    name = "fashion-mnist"
+    dataset_class = torchvision.datasets.FashionMNIST
+
+
+@DATASETS.register("cifar10")
+class Cifar10(TorchvisionSource):
+    """CIFAR-10 (Krizhevsky 2009): 50,000 train and 10,000 test images, 32x32 RGB."""
+
+    name = "cifar10"
+    dataset_class = torchvision.datasets.CIFAR10
