@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torchvision
 
-from gansweep.data.sources import DATASETS
+from gansweep.data.sources import DATASETS, DownloadError
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_a_file_with_a_wrong_checksum_is_rejected(server, tmp_path, monkeypatch)
     resources[0] = (resources[0][0], "0" * 32)
     monkeypatch.setattr(torchvision.datasets.MNIST, "resources", resources)
     monkeypatch.setenv("GANSWEEP_DATA_MIRROR", url)
-    with pytest.raises(RuntimeError, match="Error downloading train-images-idx3-ubyte.gz"):
+    with pytest.raises(DownloadError, match="mnist: Error downloading train-images-idx3-ubyte.gz"):
         DATASETS.get("mnist")().fetch(tmp_path / "raw")
 
 

@@ -142,6 +142,7 @@ class MetricsConfig(Section):
     kid_subsets: int = Field(10, gt=0)
     kid_subset_size: int = Field(100, gt=1)
     precision_recall_k: int = Field(3, gt=0)
+    inception_score: bool = False  # needs a one-time download of the Inception logits layer
     seed: int = 0
 
     @model_validator(mode="before")

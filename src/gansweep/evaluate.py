@@ -2,6 +2,8 @@
 all from one pass of generated images through Inception."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -9,6 +11,7 @@ from gansweep.config import Config, MetricsConfig
 from gansweep.data.prepared import to_uint8
 from gansweep.metrics.fid import frechet_distance, statistics
 from gansweep.metrics.inception import default_device, inception_features
+from gansweep.metrics.inception_score import inception_score, load_logits_weight
 from gansweep.metrics.kid import kernel_inception_distance
 from gansweep.metrics.precision_recall import precision_recall
 from gansweep.registry import ConfigError
@@ -75,4 +78,11 @@ def score(generator, reference: dict, cfg: MetricsConfig, n: int | None = None) 
         "precision": precision,
         "recall": recall,
     }
+    if cfg.inception_score:
+        metrics["inception_score"], metrics["inception_score_std"] = inception_score(features, logits_weight())
     return metrics, features
+
+
+@functools.lru_cache(maxsize=1)
+def logits_weight() -> np.ndarray:
+    return load_logits_weight()

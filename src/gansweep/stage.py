@@ -5,13 +5,13 @@ import sys
 from typing import Callable
 
 from gansweep.config import Config, load_config
-from gansweep.data.sources import ChecksumError
+from gansweep.data.sources import ChecksumError, DownloadError
 from gansweep.registry import ConfigError
 
 
 def run(stage: Callable[[Config], None], params: str = "params.yaml") -> None:
     try:
         stage(load_config(params))
-    except (ConfigError, ChecksumError) as err:
+    except (ConfigError, ChecksumError, DownloadError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -32,6 +32,10 @@ class ChecksumError(RuntimeError):
     pass
 
 
+class DownloadError(RuntimeError):
+    """A file could not be fetched or failed its checksum."""
+
+
 def verify(path: Path, expected: str) -> str:
     actual = sha256(path)
     if actual != expected:
@@ -90,7 +94,10 @@ class TorchvisionSource:
     def fetch(self, raw_dir: Path) -> dict:
         dataset_class = self.mirrored_class()
         for train in (True, False):
-            dataset_class(str(raw_dir), train=train, download=True)  # raises on a bad checksum
+            try:
+                dataset_class(str(raw_dir), train=train, download=True)  # checks each file's MD5
+            except RuntimeError as err:
+                raise DownloadError(f"{self.name}: {err}".replace("\n", " ")) from err
         files = {
             str(path.relative_to(raw_dir)): sha256(path)
             for path in sorted(raw_dir.rglob("*"))
