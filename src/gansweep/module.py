@@ -52,15 +52,18 @@ class GAN(pl.LightningModule):
                 f"(loss '{self.cfg.loss.name}'): training stopped"
             )
 
+    def critic_score(self, images):
+        """The per-image value that gradient penalties differentiate (the loss decides what it is)."""
+        return self.objective.score(self.discriminator, images)
+
     def discriminator_loss(self, real, fake):
-        critic, reg, objective = self.discriminator, self.reg, self.objective
-        loss = objective.d_loss(critic, real, fake)
+        reg = self.reg
+        loss = self.objective.d_loss(self.discriminator, real, fake)
         if self.recipe.gradient_penalty:
-            score = lambda x: objective.score(critic, x)  # noqa: E731
-            loss = loss + self.recipe.gradient_penalty * regularizers.gradient_penalty(score, real, fake)
+            loss = loss + self.recipe.gradient_penalty * regularizers.gradient_penalty(self.critic_score, real, fake)
         if reg.r1:
-            loss = loss + reg.r1 * regularizers.r1_penalty(lambda x: objective.score(critic, x), real)
-        return loss + regularizers.weight_penalty(critic, reg.d_l1, reg.d_l2)
+            loss = loss + reg.r1 * regularizers.r1_penalty(self.critic_score, real)
+        return loss + regularizers.weight_penalty(self.discriminator, reg.d_l1, reg.d_l2)
 
     def generator_loss(self, real, fake):
         loss = self.objective.g_loss(self.discriminator, real, fake)
