@@ -49,3 +49,35 @@ def test_a_few_steps_change_both_networks(loss, model, digits):
         assert changed, f"{loss}: no {prefix[:-1]} parameter changed"
     for name in ("d_loss", "g_loss"):
         assert torch.isfinite(trainer.callback_metrics[f"{name}_epoch"])
+
+
+@pytest.mark.parametrize(
+    "loss, model, regularization",
+    [
+        ("non_saturating", {"d_norm": "layer"}, {"r1": 10.0}),
+        ("hinge", {"d_norm": "instance"}, {"gradient_penalty": 5.0, "d_spectral_norm": True}),
+        ("ebgan", {"d_norm": "none"}, {"r1": 1.0}),
+        ("lsgan", {"g_dropout": 0.2, "g_output": "sigmoid", "g_activation": "prelu"},
+         {"g_l1": 1e-4, "d_l2": 1e-3, "g_weight_decay": 0.01, "d_weight_decay": 0.01}),
+    ],
+    ids=["r1", "gp+spectral", "ebgan+r1", "l1-l2-decay-dropout-sigmoid"],
+)
+def test_regularizers_train_with_any_loss(loss, model, regularization, digits):
+    cfg = parse_config(
+        {
+            "model": {"latent_dim": 8, "g_width": 8, "d_width": 8, **model},
+            "loss": {"name": loss, "options": {"pt_weight": 0.1} if loss == "ebgan" else {}},
+            "regularization": regularization,
+            "train": {"batch_size": 8},
+        }
+    )
+    pl.seed_everything(0, verbose=False)
+    module = GAN(cfg, digits.shape[1:])
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=2, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(module, prepared.dataloader(digits, 8, 0))
+    after = module.state_dict()
+    for prefix in ("generator.", "discriminator."):
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(prefix))
+    assert torch.isfinite(trainer.callback_metrics["d_loss_epoch"])
