@@ -53,3 +53,15 @@ def test_statistics_are_float64_and_round_trip(tmp_path):
 def test_mismatched_shapes_are_rejected():
     with pytest.raises(ValueError, match="mismatched"):
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+
+
+def test_ill_conditioned_covariances_match_the_closed_form():
+    # S1 = Q diag(a) Q^T and S2 = Q diag(b) Q^T commute, so tr((S1 S2)^(1/2)) = sum sqrt(a_i b_i) and
+    # FID = sum (sqrt(a_i) - sqrt(b_i))^2. Eigenvalues span 1e-12..1 (condition number 1e12).
+    rng = np.random.default_rng(4)
+    q, _ = np.linalg.qr(rng.normal(size=(64, 64)))
+    a, b = np.logspace(-12, 0, 64), np.logspace(0, -12, 64)
+    s1, s2 = (q * a) @ q.T, (q * b) @ q.T
+    expected = np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    value = frechet_distance(np.zeros(64), s1, np.zeros(64), s2)
+    assert isinstance(value, float) and value == pytest.approx(expected, rel=1e-9)
