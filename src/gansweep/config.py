@@ -1,35 +1,24 @@
 """params.yaml -> typed, frozen config. The only place that reads params and rejects bad values."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gansweep.data.sources import DATASETS
+from gansweep.losses import LOSSES, build_loss
+from gansweep.metrics.inception import CONVENTIONS
+from gansweep.nn.activations import ACTIVATIONS
+from gansweep.nn.networks import OUTPUTS
+from gansweep.nn.norms import NORMS
 from gansweep.registry import ConfigError, Registry
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-def _datasets():
-    from gansweep.data.sources import DATASETS
-
-    return DATASETS
-
-
-def _activations():
-    from gansweep.nn.activations import ACTIVATIONS
-
-    return ACTIVATIONS
-
-
-def _norms():
-    from gansweep.nn.norms import NORMS
-
-    return NORMS
 
 
 class DataConfig(Section):
@@ -39,7 +28,7 @@ class DataConfig(Section):
     @field_validator("dataset")
     @classmethod
     def _dataset(cls, value):
-        return _check(_datasets(), value)
+        return _check(DATASETS, value)
 
 
 class ModelConfig(Section):
@@ -60,18 +49,16 @@ class ModelConfig(Section):
     @field_validator("g_activation", "d_activation")
     @classmethod
     def _activation(cls, value):
-        return _check(_activations(), value)
+        return _check(ACTIVATIONS, value)
 
     @field_validator("g_norm", "d_norm")
     @classmethod
     def _norm(cls, value):
-        return value if value is None else _check(_norms(), value)
+        return value if value is None else _check(NORMS, value)
 
     @field_validator("g_output")
     @classmethod
     def _output(cls, value):
-        from gansweep.nn.networks import OUTPUTS
-
         if value not in OUTPUTS:
             raise ValueError(f"unknown {value!r} output; choose one of: {', '.join(sorted(OUTPUTS))}")
         return value
@@ -84,14 +71,10 @@ class LossConfig(Section):
     @field_validator("name")
     @classmethod
     def _loss(cls, value):
-        from gansweep.losses import LOSSES
-
         return _check(LOSSES, value)
 
     @model_validator(mode="after")
     def _build(self):
-        from gansweep.losses import build_loss
-
         build_loss(self.name, self.options)  # raises ConfigError naming the key
         return self
 
@@ -157,8 +140,6 @@ class MetricsConfig(Section):
     @field_validator("convention")
     @classmethod
     def _convention(cls, value):
-        from gansweep.metrics.inception import CONVENTIONS
-
         return _check(CONVENTIONS, value)
 
     @model_validator(mode="after")
@@ -186,7 +167,7 @@ class Config(Section):
 
     @model_validator(mode="after")
     def _split_exists(self):
-        splits = _datasets().get(self.data.dataset).splits
+        splits = DATASETS.get(self.data.dataset).splits
         if self.metrics.reference_split not in splits:
             raise ValueError(
                 f"metrics.reference_split: {self.data.dataset} has no {self.metrics.reference_split!r} split; "
@@ -210,10 +191,6 @@ class Config(Section):
     def recipe(self):
         """The loss's recipe with every value that params.yaml sets (train.*, model.d_norm,
         regularization.gradient_penalty)."""
-        import dataclasses
-
-        from gansweep.losses import LOSSES
-
         overrides = {
             "d_norm": self.model.d_norm,
             "gradient_penalty": self.regularization.gradient_penalty,
