@@ -130,6 +130,7 @@ def test_ebgan_energy_margin_and_pull_away_term():
     assert loss.g_loss(critic, AE_REAL, AE_FAKE).item() == pytest.approx(10)
     # Eq. 7 on embeddings [6, 8] and [0, 30]: cos = 0.8, so f_PT = (0.64 + 0.64) / (2 * 1).
     assert pull_away_term(AE_FAKE).item() == pytest.approx(0.64)
+    assert pull_away_term(AE_FAKE[:1]).item() == 0.0  # no pairs in a batch of one
     assert EBGAN(margin=10, pt_weight=0.1).g_loss(critic, AE_REAL, AE_FAKE).item() == pytest.approx(10.064)
 
 
@@ -137,6 +138,7 @@ def test_began_losses_k_update_and_convergence_measure():
     # Berthelot et al. 2017, Eq. 4: L(v) = mean|v - D(v)| = mean|v| / 2: real 1.75, 0.5; fake 3.5, 7.5.
     loss, critic = BEGAN(k=0.1), HalfAutoencoder()
     assert loss.d_loss(critic, AE_REAL, AE_FAKE).item() == pytest.approx(1.125 - 0.1 * 5.5)
+    loss.last_real_loss = float("nan")  # g_loss measures L(x) itself, with the critic G is trained against
     assert loss.g_loss(critic, AE_REAL, AE_FAKE).item() == pytest.approx(5.5)
     loss.after_g_step()
     # k <- k + lambda_k (gamma L(x) - L(G(z))) = 0.1 + 0.001 * (0.5 * 1.125 - 5.5)

@@ -143,3 +143,19 @@ def test_without_periodic_evaluation_the_last_generator_is_the_best(data_path, t
     result = train(tiny(train={"eval_every_n_epochs": 0}), data_path, tmp_path / "m", tmp_path / "m", reference_path=None)
     assert result["best_epoch"] == result["last_epoch"] == 0
     assert (tmp_path / "m" / "generator_best.pt").read_bytes() == (tmp_path / "m" / "generator.pt").read_bytes()
+
+
+def test_n_critic_counts_across_epochs(data_path):
+    # 3 batches per epoch, n_critic 2, 2 epochs: 6 critic steps, a generator step after every 2nd.
+    cfg = tiny(train={"n_critic": 2, "limit_batches": 3, "epochs": 2})
+    module = GAN(cfg, (1, 28, 28))
+    counts = {"d": 0, "g": 0}
+    opt_g, opt_d = module.configure_optimizers()
+    for key, opt in (("g", opt_g), ("d", opt_d)):
+        opt.register_step_post_hook(lambda *_, key=key: counts.__setitem__(key, counts[key] + 1))
+    module.configure_optimizers = lambda: (opt_g, opt_d)
+    trainer = pl.Trainer(max_epochs=2, limit_train_batches=3, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    images, _ = prepared.load(data_path)
+    trainer.fit(module, prepared.dataloader(images, 16, 0))
+    assert counts == {"d": 6, "g": 3}

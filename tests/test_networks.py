@@ -53,3 +53,13 @@ def test_sigmoid_output_generator_stays_in_unit_range():
     g = Generator(ModelConfig(latent_dim=4, g_width=4, g_output="sigmoid", g_norm="layer"), (1, 28, 28))
     images = g(torch.randn(3, 4))
     assert g.output == "sigmoid" and images.min() >= 0 and images.max() <= 1
+
+
+def test_selu_uses_lecun_normal_with_the_true_fan_in():
+    cfg = ModelConfig(g_width=16, d_width=16, g_activation="selu", d_activation="selu", d_norm="none")
+    torch.manual_seed(0)
+    g, d = Generator(cfg, (1, 28, 28)), Discriminator(cfg, (1, 28, 28))
+    deconv = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)][0]  # 32 -> 16 channels, k4 s2
+    conv = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)][1]  # 16 -> 32 channels, k4
+    assert deconv.weight.std().item() == pytest.approx((32 * 2 * 2) ** -0.5, rel=0.05)
+    assert conv.weight.std().item() == pytest.approx((16 * 4 * 4) ** -0.5, rel=0.05)

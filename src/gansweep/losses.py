@@ -176,6 +176,8 @@ def pull_away_term(embeddings: torch.Tensor) -> torch.Tensor:
     """Zhao et al. 2017, Eq. 7: mean squared cosine similarity over pairs i != j of a batch."""
     s = F.normalize(per_image(embeddings), dim=1)
     n = len(s)
+    if n < 2:
+        return s.new_zeros(())
     cosine = s @ s.T
     return ((cosine**2).sum() - (cosine.diagonal() ** 2).sum()) / (n * (n - 1))
 
@@ -235,6 +237,9 @@ class BEGAN(GANLoss):
 
     def g_loss(self, critic, real, fake):
         fake_loss = self.score(critic, fake).mean()
+        # The balance compares L(x) and L(G(z_G)) under the same critic (the one after its update).
+        with torch.no_grad():
+            self.last_real_loss = self.score(critic, real).mean().item()
         self.last_fake_loss = fake_loss.item()
         return fake_loss
 

@@ -40,6 +40,7 @@ class GAN(pl.LightningModule):
         self.objective = build_loss(cfg.loss.name, cfg.loss.options)
         fixed = torch.Generator().manual_seed(cfg.train.seed)
         # The same latent vectors every epoch, so sample grids show progress, not noise.
+        self.critic_steps = 0
         self.register_buffer("sample_z", torch.randn(cfg.train.sample_grid_size, cfg.model.latent_dim, generator=fixed))
 
     def latent(self, n: int) -> torch.Tensor:
@@ -87,7 +88,10 @@ class GAN(pl.LightningModule):
             self.objective.after_d_step(self.discriminator)
         self.log("d_loss", d_loss, on_step=True, on_epoch=True, prog_bar=True)
 
-        if (batch_idx + 1) % self.recipe.n_critic == 0:
+        # Counted over the whole run, not per epoch: every n_critic-th critic step is followed by a
+        # generator step, whatever the number of batches per epoch.
+        self.critic_steps += 1
+        if self.critic_steps % self.recipe.n_critic == 0:
             with self.toggled_optimizer(opt_g):
                 fake = self.generator(self.latent(len(real)))
                 g_loss = self.generator_loss(real, fake)

@@ -43,8 +43,14 @@ def init_weights(module: nn.Module, activation: str) -> None:
     for layer in module.modules():
         if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             if activation == "selu":
-                # LeCun-normal initialisation, which SELU's fixed point assumes (Klambauer et al. 2017).
-                nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
+                # LeCun-normal initialisation, which SELU's fixed point assumes (Klambauer et al. 2017):
+                # std 1/sqrt(fan-in). A stride-s transposed conv sums in_channels * (k/s)^2 inputs per output.
+                if isinstance(layer, nn.ConvTranspose2d):
+                    k, s = layer.kernel_size, layer.stride
+                    fan_in = layer.in_channels * (k[0] // s[0]) * (k[1] // s[1])
+                else:
+                    fan_in = layer.weight[0].numel()
+                nn.init.normal_(layer.weight, 0.0, fan_in**-0.5)
             else:
                 nn.init.normal_(layer.weight, 0.0, 0.02)  # DCGAN's initialisation
             if layer.bias is not None:
