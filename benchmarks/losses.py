@@ -10,6 +10,7 @@ to docs/losses.md, rewritten after every loss so an interruption keeps what fini
 """
 import argparse
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def write(cfg, rows):
     lines = [
         "# Every loss with its recipe, same budget",
         "",
-        f"Made by `python benchmarks/losses.py` after `dvc repro`, on {device}: {cfg.data.dataset}, "
+        f"Made by `{' '.join(['python', *sys.argv])}` after `dvc repro`, on {device}: {cfg.data.dataset}, "
         f"{cfg.train.epochs} epochs of batch {cfg.train.batch_size} for every loss, G {cfg.model.g_activation}/"
         f"{cfg.model.g_norm}, D {cfg.model.d_activation}; FID and KID of {cfg.metrics.generated_images} generated "
         f"images against {cfg.metrics.reference_images} real ones (noise floor at this N: see baselines.md), "
