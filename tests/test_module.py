@@ -80,21 +80,6 @@ def test_same_seed_gives_bit_identical_generators_on_the_cpu(data_path, tmp_path
     assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), other.state_dict().values()))
 
 
-def test_n_critic_takes_several_d_steps_per_g_step(data_path, tmp_path, store):
-    cfg = tiny(train={"n_critic": 2, "limit_batches": 4})
-    module = GAN(cfg, (1, 28, 28))
-    counts = {"d": 0, "g": 0}
-    opt_g, opt_d = module.configure_optimizers()
-    for key, opt in (("g", opt_g), ("d", opt_d)):
-        opt.register_step_post_hook(lambda *_, key=key: counts.__setitem__(key, counts[key] + 1))
-    module.configure_optimizers = lambda: (opt_g, opt_d)
-    trainer = pl.Trainer(max_epochs=1, limit_train_batches=4, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False)
-    images, _ = prepared.load(data_path)
-    trainer.fit(module, prepared.dataloader(images, 16, 0))
-    assert counts == {"d": 4, "g": 2}
-
-
 def test_recipe_takes_params_overrides():
     cfg = tiny(loss={"name": "wgan_gp"}, train={"lr_d": 3e-4}, model={"d_norm": "none"})
     assert cfg.recipe() == Recipe(
@@ -145,17 +130,18 @@ def test_without_periodic_evaluation_the_last_generator_is_the_best(data_path, t
     assert (tmp_path / "m" / "generator_best.pt").read_bytes() == (tmp_path / "m" / "generator.pt").read_bytes()
 
 
-def test_n_critic_counts_across_epochs(data_path):
-    # 3 batches per epoch, n_critic 2, 2 epochs: 6 critic steps, a generator step after every 2nd.
-    cfg = tiny(train={"n_critic": 2, "limit_batches": 3, "epochs": 2})
+@pytest.mark.parametrize("epochs, batches, d_steps, g_steps", [(1, 4, 4, 2), (2, 3, 6, 3)])
+def test_n_critic_counts_critic_steps_across_epochs(epochs, batches, d_steps, g_steps, data_path):
+    # n_critic 2: a generator step after every 2nd critic step, also across epoch boundaries.
+    cfg = tiny(train={"n_critic": 2, "limit_batches": batches, "epochs": epochs})
     module = GAN(cfg, (1, 28, 28))
     counts = {"d": 0, "g": 0}
     opt_g, opt_d = module.configure_optimizers()
     for key, opt in (("g", opt_g), ("d", opt_d)):
         opt.register_step_post_hook(lambda *_, key=key: counts.__setitem__(key, counts[key] + 1))
     module.configure_optimizers = lambda: (opt_g, opt_d)
-    trainer = pl.Trainer(max_epochs=2, limit_train_batches=3, logger=False, enable_checkpointing=False,
+    trainer = pl.Trainer(max_epochs=epochs, limit_train_batches=batches, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)
     images, _ = prepared.load(data_path)
     trainer.fit(module, prepared.dataloader(images, 16, 0))
-    assert counts == {"d": 6, "g": 3}
+    assert counts == {"d": d_steps, "g": g_steps}
