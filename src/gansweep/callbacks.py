@@ -8,7 +8,6 @@ import lightning.pytorch as pl
 from torchvision.utils import make_grid
 
 from gansweep.data.prepared import to_uint8
-from gansweep.tracking import log_image
 
 
 def grid_image(images_uint8) -> "np.ndarray":  # noqa: F821
@@ -22,7 +21,8 @@ class SampleGrid(pl.Callback):
 
     def on_train_epoch_end(self, trainer, module):
         logger = trainer.logger
-        log_image(logger.experiment, logger.run_id, grid_image(to_uint8(module.samples(), module.generator.output)), key="samples", step=trainer.current_epoch)
+        grid = grid_image(to_uint8(module.samples(), module.generator.output))
+        logger.experiment.log_image(logger.run_id, grid, key="samples", step=trainer.current_epoch)
 
 
 class PeriodicEvaluation(pl.Callback):

@@ -5,7 +5,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import numpy as np
 from mlflow.tracking import MlflowClient
 
 
@@ -49,7 +48,3 @@ def git_commit(cwd: str | Path | None = None) -> str:
         return f"{commit}-dirty" if dirty else commit
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-def log_image(client: MlflowClient, run_id: str, image_hwc_uint8: np.ndarray, key: str, step: int) -> None:
-    client.log_image(run_id, image_hwc_uint8, key=key, step=step)
