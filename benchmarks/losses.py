@@ -44,7 +44,7 @@ def main():
         recipe = cfg.recipe()
         work = Path("benchmarks/out") / name
         start = time.time()
-        run = train(cfg, paths.prepared_split("train"), work, work, reference_path=paths.REFERENCE_STATS)
+        run = train(cfg, paths.prepared_split("train"), work, work, selection_path=paths.SELECTION_STATS)
         seconds = time.time() - start
         metrics, _ = score(load_generator(work / "generator_best.pt"), reference, cfg.metrics)
         rows.append(

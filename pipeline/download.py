@@ -2,6 +2,8 @@
 import json
 import shutil
 
+import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
+
 from gansweep import paths
 from gansweep.data.sources import DATASETS
 from gansweep.stage import run

@@ -1,4 +1,6 @@
 """Stage `prepare`: raw files -> data/prepared/<split>.npz (uint8 NCHW images, labels), shuffled."""
+import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
+
 from gansweep import paths
 from gansweep.data import prepared
 from gansweep.data.sources import DATASETS

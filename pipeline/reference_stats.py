@@ -1,32 +1,35 @@
-"""Stage `reference_stats`: Inception features of the first N real images of a split -> mean, covariance.
+"""Stages `reference_stats` and `selection_stats`: Inception features of real images -> mean,
+covariance. `report` (the default): the first metrics.reference_images images of
+metrics.reference_split, for the reported scores. `selection`: train.eval_reference_images other
+train images, for picking the best generator during training (see gansweep.protocol).
 
-DVC's run cache keeps one result per (dataset, split, N, convention): going back to an earlier
-setting restores its statistics instead of recomputing them.
+DVC's run cache keeps one result per setting: going back to an earlier one restores its statistics
+instead of recomputing them.
 """
+import sys
+
+import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
+
 from gansweep import paths
 from gansweep.data import prepared
-from gansweep.evaluate import protocol
+from gansweep.data.sources import DATASETS
 from gansweep.metrics.fid import save_statistics
 from gansweep.metrics.inception import inception_features, iterate
-from gansweep.registry import ConfigError
+from gansweep.protocol import REPORT, SELECTION, describe, real_images
 from gansweep.stage import run
 
+OUTPUT = {REPORT: paths.REFERENCE_STATS, SELECTION: paths.SELECTION_STATS}
 
-def main(cfg):
-    m = cfg.metrics
-    images, _ = prepared.load(paths.prepared_split(m.reference_split))
-    if m.reference_images > len(images):
-        raise ConfigError(
-            f"metrics.reference_images is {m.reference_images}, but the {m.reference_split} split of "
-            f"{cfg.data.dataset} has only {len(images)} images"
-        )
-    features = inception_features(
-        iterate(images[: m.reference_images]), total=m.reference_images, desc="Inception features (real)", convention=m.convention
-    )
-    info = protocol(cfg)
-    save_statistics(paths.REFERENCE_STATS, features, **{k: info[k] for k in ("dataset", "convention", "reference_split")})
-    print(f"reference statistics of {m.reference_images} {m.reference_split} images ({m.convention}) -> {paths.REFERENCE_STATS}")
+
+def main(cfg, purpose=REPORT):
+    splits = {split: prepared.load(paths.prepared_split(split))[0] for split in DATASETS.get(cfg.data.dataset).splits}
+    images = real_images(cfg, splits, purpose)
+    info = describe(cfg, purpose)
+    features = inception_features(iterate(images), total=len(images), desc=f"Inception features ({purpose}, real)", convention=info["convention"])
+    save_statistics(OUTPUT[purpose], features, **info)
+    print(f"{purpose} statistics of {info['images']} {info['split']} images ({info['convention']}) -> {OUTPUT[purpose]}")
 
 
 if __name__ == "__main__":
-    run(main)
+    purpose = sys.argv[1] if len(sys.argv) > 1 else REPORT
+    run(lambda cfg: main(cfg, purpose))

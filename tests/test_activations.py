@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from gansweep.config import ModelConfig
+from helpers import model_config
 from gansweep.nn.activations import ACTIVATIONS
 
 POINTS = [-3.0, -0.5, -1e-3, 0.0, 0.7, 2.0]
@@ -32,7 +32,7 @@ def test_every_registered_activation_has_a_definition_here():
     assert set(ACTIVATIONS.names()) == set(DEFINITIONS)
 
 
-@pytest.mark.parametrize("cfg", [ModelConfig(), ModelConfig(leaky_relu_slope=0.01, elu_alpha=0.5)])
+@pytest.mark.parametrize("cfg", [model_config(), model_config(leaky_relu_slope=0.01, elu_alpha=0.5)])
 @pytest.mark.parametrize("name", sorted(DEFINITIONS))
 def test_matches_its_definition(name, cfg):
     module = ACTIVATIONS.get(name)(1, cfg)
@@ -44,12 +44,12 @@ def test_matches_its_definition(name, cfg):
 def test_elu_gradient_just_below_zero_is_alpha():
     # The seeds claim 0.01; d/dx alpha (e^x - 1) at 0- is alpha.
     x = torch.tensor([-1e-8], dtype=torch.float64, requires_grad=True)
-    ACTIVATIONS.get("elu")(1, ModelConfig(elu_alpha=0.7))(x).sum().backward()
+    ACTIVATIONS.get("elu")(1, model_config(elu_alpha=0.7))(x).sum().backward()
     assert x.grad.item() == pytest.approx(0.7, rel=1e-6)
 
 
 def test_prelu_learns_one_slope_per_channel():
-    prelu = ACTIVATIONS.get("prelu")(3, ModelConfig())
+    prelu = ACTIVATIONS.get("prelu")(3, model_config())
     assert prelu.weight.shape == (3,) and torch.all(prelu.weight == 0.25)
     x = torch.tensor([-2.0, -1.0, 4.0]).view(1, 3, 1, 1)
     prelu(x).sum().backward()

@@ -6,19 +6,18 @@ import pytest
 
 from gansweep.config import Config, load_config, parse_config
 from gansweep.registry import ConfigError, Registry
+from helpers import ROOT, make_config
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_the_shipped_params_are_valid_and_complete():
+def test_the_shipped_params_are_valid_and_the_only_source_of_defaults():
     cfg = load_config(ROOT / "params.yaml")
     assert isinstance(cfg, Config)
-    # Every key has a value in params.yaml: nothing silently falls back to a code default.
-    import yaml
-
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, values in cfg.model_dump().items():
-        assert set(raw[section]) == set(values), section
+    # The code has no defaults of its own: an in-process config is params.yaml's, or an error.
+    for section in Config.model_fields.values():
+        assert section.is_required()
+        assert all(field.is_required() for field in section.annotation.model_fields.values()), section.annotation
+    with pytest.raises(Exception):
+        Config()
 
 
 @pytest.mark.parametrize(
@@ -37,24 +36,55 @@ def test_the_shipped_params_are_valid_and_complete():
         ({"metrics": {"protocol": "heusel"}}, "metrics: protocol: unknown 'heusel'; choose one of: lucic2018 (or null)"),
         ({"metrics": {"convention": "clean"}}, "metrics.convention: unknown 'clean' FID convention; choose one of: legacy_tensorflow, pytorch_fid"),
         ({"loss": {"name": "wgan_gp"}, "model": {"d_norm": "batch"}}, "set model.d_norm to layer, instance or none"),
+        # The type is wrong: still list the valid names.
+        ({"model": {"d_activation": 3}}, "model.d_activation: expected a activation name, got 3; choose one of: elu, gelu,"),
+        # Range errors show the rejected value.
+        ({"train": {"epochs": -3}}, "train.epochs: Input should be greater than 0, got -3"),
+        ({"train": {"lr_g": float("nan")}}, "train.lr_g: Input should be a finite number, got nan"),
+        ({"trian": {"epochs": 1}}, "trian: unknown key; valid keys here: data, model, loss,"),
+        ({"metrics": {"precision_recall_k": 10, "generated_images": 10, "kid_subset_size": 5}}, "precision_recall_k (10) must be below reference_images and generated_images (10)"),
+        # Loss options are range-checked, not only type-checked.
+        ({"loss": {"name": "wgan", "options": {"clip": -1}}}, "loss.options.clip must be > 0 for wgan, got -1"),
+        ({"loss": {"name": "lsgan", "options": {"a": float("nan")}}}, "loss.options.a must be a finite number, got nan"),
+        ({"loss": {"name": "lsgan", "options": {"a": 1}}}, "lsgan needs different targets for fake (a) and real (b) images"),
+        ({"loss": {"name": "ebgan", "options": {"margin": -5}}}, "loss.options.margin must be > 0 for ebgan, got -5"),
+        ({"loss": {"name": "began", "options": {"k": 7}}}, "loss.options.k must be <= 1 for began, got 7"),
+        ({"loss": {"name": "began", "options": {"gamma": 0}}}, "loss.options.gamma must be > 0 for began, got 0"),
     ],
 )
 def test_bad_values_name_the_key_and_the_valid_choices(params, message):
     with pytest.raises(ConfigError) as err:
-        parse_config(params)
+        make_config(**params)
     text = str(err.value)
     assert message in text
     assert "\n" not in text
 
 
-def test_not_a_mapping_and_missing_file(tmp_path):
+def test_not_a_mapping_empty_incomplete_and_missing_files(tmp_path):
     with pytest.raises(ConfigError, match="expected a mapping"):
         parse_config([1, 2])
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "params.yaml")
-    (tmp_path / "params.yaml").write_text("model: [unclosed\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    (tmp_path / "params.yaml").write_text("")
+    with pytest.raises(ConfigError, match="expected a mapping of sections .*, got an empty file"):
         load_config(tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text().replace("  epochs: 12\n", ""))
+    with pytest.raises(ConfigError, match="train.epochs: missing: params.yaml must set every key"):
+        load_config(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("model: [unclosed\n", "not valid YAML at line 2, column 1: while parsing a flow sequence expected ',' or ']'"),
+        ("model:\n  a: 1\n b: 2\n", "not valid YAML at line 3, column 2: while parsing a block mapping expected <block end>"),
+    ],
+)
+def test_yaml_errors_keep_line_column_and_cause(tmp_path, text, message):
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "params.yaml")
+    assert message in str(err.value) and "\n" not in str(err.value)
 
 
 def test_registry_rejects_duplicates_and_lists_names():
@@ -69,7 +99,7 @@ def test_registry_rejects_duplicates_and_lists_names():
 
 
 def test_a_stage_with_bad_params_exits_2_with_one_line_before_any_work(tmp_path):
-    (tmp_path / "params.yaml").write_text("model:\n  g_activation: swish\n")
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text().replace("g_activation: relu", "g_activation: swish"))
     done = subprocess.run(
         [sys.executable, str(ROOT / "pipeline" / "train.py")], cwd=tmp_path, capture_output=True, text=True
     )
@@ -82,6 +112,6 @@ def test_a_stage_with_bad_params_exits_2_with_one_line_before_any_work(tmp_path)
 
 
 def test_a_protocol_preset_fixes_its_keys():
-    cfg = parse_config({"data": {"dataset": "mnist"}, "metrics": {"protocol": "lucic2018", "generated_images": 500}})
+    cfg = make_config(data={"dataset": "mnist"}, metrics={"protocol": "lucic2018", "generated_images": 500})
     m = cfg.metrics
     assert (m.reference_split, m.reference_images, m.generated_images) == ("test", 10_000, 10_000)

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from gansweep.config import ModelConfig
+from helpers import model_config
 from gansweep.nn.networks import Discriminator
 from gansweep.regularizers import (
     decay_weights,
@@ -79,7 +79,7 @@ def test_decoupled_weight_decay_shrinks_weights_not_biases():
 
 
 def test_spectral_norm_bounds_each_layer_by_one():
-    d = spectral_normalize(Discriminator(ModelConfig(d_width=4, d_norm="none"), (1, 28, 28)))
+    d = spectral_normalize(Discriminator(model_config(d_width=4, d_norm="none"), (1, 28, 28)))
     d.train()
     for _ in range(30):  # power iterations run on each training forward pass
         d(torch.randn(2, 1, 28, 28))

@@ -4,7 +4,7 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from gansweep.config import parse_config
+from helpers import make_config
 from gansweep.data import prepared
 from gansweep.data.sources import EmbeddedMnist5k
 from gansweep.losses import LOSSES
@@ -28,12 +28,8 @@ def digits(tmp_path_factory):
 @pytest.mark.parametrize("model", COMBINATIONS, ids=["relu-lrelu-batch-layer", "elu-selu-instance-none"])
 @pytest.mark.parametrize("loss", LOSSES.names())
 def test_a_few_steps_change_both_networks(loss, model, digits):
-    cfg = parse_config(
-        {
-            "model": {"latent_dim": 8, "g_width": 8, "d_width": 8, **model},
-            "loss": {"name": loss},
-            "train": {"batch_size": 8},
-        }
+    cfg = make_config(
+        model={"latent_dim": 8, "g_width": 8, "d_width": 8, **model}, loss={"name": loss}, train={"batch_size": 8}
     )
     pl.seed_everything(0, verbose=False)
     module = GAN(cfg, digits.shape[1:])
@@ -63,13 +59,11 @@ def test_a_few_steps_change_both_networks(loss, model, digits):
     ids=["r1", "gp+spectral", "ebgan+r1", "l1-l2-decay-dropout-sigmoid"],
 )
 def test_regularizers_train_with_any_loss(loss, model, regularization, digits):
-    cfg = parse_config(
-        {
-            "model": {"latent_dim": 8, "g_width": 8, "d_width": 8, **model},
-            "loss": {"name": loss, "options": {"pt_weight": 0.1} if loss == "ebgan" else {}},
-            "regularization": regularization,
-            "train": {"batch_size": 8},
-        }
+    cfg = make_config(
+        model={"latent_dim": 8, "g_width": 8, "d_width": 8, **model},
+        loss={"name": loss, "options": {"pt_weight": 0.1} if loss == "ebgan" else {}},
+        regularization=regularization,
+        train={"batch_size": 8},
     )
     pl.seed_everything(0, verbose=False)
     module = GAN(cfg, digits.shape[1:])

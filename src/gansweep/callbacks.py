@@ -26,44 +26,56 @@ class SampleGrid(pl.Callback):
 
 
 class PeriodicEvaluation(pl.Callback):
-    """Every `every` epochs (and after the last), KID and FID of a few generated images against the
-    reference; the generator with the lowest KID so far is saved to `best_path`. KID, being unbiased,
-    ranks small samples more reliably than FID."""
+    """Every train.eval_every_n_epochs epochs (and after the last), KID and FID of the selection
+    sample (gansweep.protocol: latents and real images that the reported scores never use); keeps
+    the generator with the lowest KID so far, in memory and in checkpoints. KID, being unbiased,
+    ranks small samples more reliably than FID. `on_score(epoch, metrics)` sees every score (a
+    study's pruner listens there)."""
 
-    def __init__(self, reference: dict, metrics_cfg, every: int, images: int, save, best_path: Path):
-        self.reference, self.cfg, self.every, self.images = reference, metrics_cfg, every, images
-        self.save, self.best_path = save, Path(best_path)
-        self.best_kid, self.best_epoch = float("inf"), None
+    def __init__(self, selection: dict, cfg, on_score=None):
+        self.selection, self.cfg, self.on_score = selection, cfg, on_score
+        self.every = cfg.train.eval_every_n_epochs
+        self.best_kid, self.best_epoch, self.best_state = float("inf"), None, None
 
     def on_train_epoch_end(self, trainer, module):
-        from gansweep.evaluate import score  # evaluate imports the metrics stack; only needed here
+        from gansweep.evaluate import selection_score  # evaluate imports the metrics stack; only needed here
 
         epoch = trainer.current_epoch
         if (epoch + 1) % self.every and epoch + 1 != trainer.max_epochs:
             return
-        metrics, _ = score(module.generator, self.reference, self.cfg, n=self.images)
+        metrics = selection_score(module.generator, self.selection, self.cfg)
         trainer.logger.log_metrics({"eval_kid": metrics["kid"], "eval_fid": metrics["fid"]}, step=epoch)
         if metrics["kid"] < self.best_kid:
             self.best_kid, self.best_epoch = metrics["kid"], epoch
-            self.best_path.parent.mkdir(parents=True, exist_ok=True)
-            self.save(self.best_path, module)
+            self.best_state = {k: v.detach().cpu().clone() for k, v in module.generator.state_dict().items()}
+        if self.on_score is not None:
+            self.on_score(epoch, metrics)
+
+    def state_dict(self):
+        return {"best_kid": self.best_kid, "best_epoch": self.best_epoch, "best_state": self.best_state}
+
+    def load_state_dict(self, state):
+        self.best_kid, self.best_epoch, self.best_state = state["best_kid"], state["best_epoch"], state["best_state"]
 
 
 class EpochLossCsv(pl.Callback):
-    """Writes the epoch means of the logged losses to a CSV that `dvc plots` draws."""
+    """Writes the epoch means of the logged losses to a CSV that `dvc plots` draws. The rows live
+    in checkpoints too, so a resumed run writes the whole curve."""
 
     def __init__(self, path: Path, keys=("d_loss", "g_loss")):
-        self.path, self.keys = Path(path), keys
-
-    def on_fit_start(self, trainer, module):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "w", newline="") as f:
-            csv.writer(f).writerow(["epoch", *self.keys])
+        self.path, self.keys, self.rows = Path(path), keys, []
 
     def on_train_epoch_end(self, trainer, module):
         metrics = trainer.callback_metrics
-        row = [trainer.current_epoch] + [
-            float(metrics[f"{key}_epoch"]) if f"{key}_epoch" in metrics else "" for key in self.keys
-        ]
-        with open(self.path, "a", newline="") as f:
-            csv.writer(f).writerow(row)
+        self.rows.append(
+            [trainer.current_epoch] + [float(metrics[f"{key}_epoch"]) if key in module.logged_this_epoch else "" for key in self.keys]
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "w", newline="") as f:
+            csv.writer(f).writerows([["epoch", *self.keys], *self.rows])
+
+    def state_dict(self):
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state):
+        self.rows = state["rows"]

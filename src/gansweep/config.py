@@ -1,6 +1,12 @@
-"""params.yaml -> typed, frozen config. The only place that reads params and rejects bad values."""
+"""params.yaml -> typed, frozen config. The only place that reads params and rejects bad values.
+
+params.yaml is the single source of truth: the sections below have no defaults of their own, so a
+missing key is an error, not a silent fallback. Code that needs a config in-process (tests, study
+trials) loads params.yaml and applies overrides (`load_config(path, overrides)`).
+"""
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -18,57 +24,57 @@ from gansweep.registry import ConfigError, Registry
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class DataConfig(Section):
-    dataset: str = "mnist-5k"
-    seed: int = 0
+    dataset: str
+    seed: int = Field(ge=0)
 
-    @field_validator("dataset")
+    @field_validator("dataset", mode="before")
     @classmethod
     def _dataset(cls, value):
         return _check(DATASETS, value)
 
 
 class ModelConfig(Section):
-    latent_dim: int = Field(64, gt=0)
-    g_width: int = Field(64, gt=0)
-    d_width: int = Field(64, gt=0)
-    g_activation: str = "relu"
-    d_activation: str = "leaky_relu"
-    leaky_relu_slope: float = Field(0.2, ge=0)
-    elu_alpha: float = Field(1.0, gt=0)
-    g_output: str = "tanh"
-    g_norm: str = "batch"
-    d_norm: Optional[str] = None  # None: the loss's recipe
-    batch_norm_momentum: float = Field(0.1, gt=0, lt=1)
-    g_dropout: float = Field(0.0, ge=0, lt=1)
-    d_dropout: float = Field(0.0, ge=0, lt=1)
+    latent_dim: int = Field(gt=0)
+    g_width: int = Field(gt=0)
+    d_width: int = Field(gt=0)
+    g_activation: str
+    d_activation: str
+    leaky_relu_slope: float = Field(ge=0)
+    elu_alpha: float = Field(gt=0)
+    g_output: str
+    g_norm: str
+    d_norm: Optional[str]  # None: the loss's recipe
+    batch_norm_momentum: float = Field(gt=0, lt=1)
+    g_dropout: float = Field(ge=0, lt=1)
+    d_dropout: float = Field(ge=0, lt=1)
 
-    @field_validator("g_activation", "d_activation")
+    @field_validator("g_activation", "d_activation", mode="before")
     @classmethod
     def _activation(cls, value):
         return _check(ACTIVATIONS, value)
 
-    @field_validator("g_norm", "d_norm")
+    @field_validator("g_norm", "d_norm", mode="before")
     @classmethod
     def _norm(cls, value):
         return value if value is None else _check(NORMS, value)
 
-    @field_validator("g_output")
+    @field_validator("g_output", mode="before")
     @classmethod
     def _output(cls, value):
-        if value not in OUTPUTS:
+        if not isinstance(value, str) or value not in OUTPUTS:
             raise ValueError(f"unknown {value!r} output; choose one of: {', '.join(sorted(OUTPUTS))}")
         return value
 
 
 class LossConfig(Section):
-    name: str = "non_saturating"
-    options: dict[str, Any] = {}
+    name: str
+    options: dict[str, Any]
 
-    @field_validator("name")
+    @field_validator("name", mode="before")
     @classmethod
     def _loss(cls, value):
         return _check(LOSSES, value)
@@ -80,33 +86,35 @@ class LossConfig(Section):
 
 
 class TrainConfig(Section):
-    epochs: int = Field(15, gt=0)
-    batch_size: int = Field(64, gt=0)
-    limit_batches: Optional[int] = Field(None, gt=0)
-    seed: int = 0
+    epochs: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    limit_batches: Optional[int] = Field(gt=0)
+    seed: int = Field(ge=0)
     # None: take the loss's recipe (its paper's setting).
-    n_critic: Optional[int] = Field(None, gt=0)
-    lr_g: Optional[float] = Field(None, gt=0)
-    lr_d: Optional[float] = Field(None, gt=0)
-    beta1: Optional[float] = Field(None, ge=0, lt=1)
-    beta2: Optional[float] = Field(None, ge=0, lt=1)
-    optimizer: Optional[Literal["adam", "rmsprop"]] = None
-    sample_grid_size: int = Field(64, gt=0)
-    # Periodic KID/FID of a few generated images picks the best generator (GANs often collapse late).
-    eval_every_n_epochs: int = Field(4, ge=0)  # 0: off, the last generator is the best
-    eval_images: int = Field(100, gt=1)
+    n_critic: Optional[int] = Field(gt=0)
+    lr_g: Optional[float] = Field(gt=0)
+    lr_d: Optional[float] = Field(gt=0)
+    beta1: Optional[float] = Field(ge=0, lt=1)
+    beta2: Optional[float] = Field(ge=0, lt=1)
+    optimizer: Optional[Literal["adam", "rmsprop"]]
+    sample_grid_size: int = Field(gt=0)
+    # Periodic KID/FID of a few generated images picks the best generator (GANs often collapse late),
+    # against real images and latents that the reported scores never use (see gansweep.selection).
+    eval_every_n_epochs: int = Field(ge=0)  # 0: off, the last generator is the best
+    eval_images: int = Field(gt=1)
+    eval_reference_images: int = Field(gt=1)
 
 
 class RegularizationConfig(Section):
-    d_spectral_norm: bool = False
-    g_l1: float = Field(0.0, ge=0)
-    g_l2: float = Field(0.0, ge=0)
-    d_l1: float = Field(0.0, ge=0)
-    d_l2: float = Field(0.0, ge=0)
-    g_weight_decay: float = Field(0.0, ge=0)
-    d_weight_decay: float = Field(0.0, ge=0)
-    gradient_penalty: Optional[float] = Field(None, ge=0)  # None: the loss's recipe (10 for wgan_gp)
-    r1: float = Field(0.0, ge=0)
+    d_spectral_norm: bool
+    g_l1: float = Field(ge=0)
+    g_l2: float = Field(ge=0)
+    d_l1: float = Field(ge=0)
+    d_l2: float = Field(ge=0)
+    g_weight_decay: float = Field(ge=0)
+    d_weight_decay: float = Field(ge=0)
+    gradient_penalty: Optional[float] = Field(ge=0)  # None: the loss's recipe (10 for wgan_gp)
+    r1: float = Field(ge=0)
 
 
 # Published evaluation protocols: a preset fixes these keys, whatever params.yaml says for them.
@@ -117,16 +125,16 @@ PROTOCOLS = {
 
 
 class MetricsConfig(Section):
-    protocol: Optional[str] = None  # None: the values below
-    convention: str = "legacy_tensorflow"
-    reference_split: Literal["train", "test"] = "train"
-    reference_images: int = Field(500, gt=1)
-    generated_images: int = Field(500, gt=1)
-    kid_subsets: int = Field(10, gt=0)
-    kid_subset_size: int = Field(100, gt=1)
-    precision_recall_k: int = Field(3, gt=0)
-    inception_score: bool = False  # needs a one-time download of the Inception logits layer
-    seed: int = 0
+    protocol: Optional[str]  # None: the values below
+    convention: str
+    reference_split: Literal["train", "test"]
+    reference_images: int = Field(gt=1)
+    generated_images: int = Field(gt=1)
+    kid_subsets: int = Field(gt=0)
+    kid_subset_size: int = Field(gt=1)
+    precision_recall_k: int = Field(gt=0)
+    inception_score: bool  # needs a one-time download of the Inception logits layer
+    seed: int = Field(ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -137,33 +145,38 @@ class MetricsConfig(Section):
             data = {**data, **PROTOCOLS[data["protocol"]]}
         return data
 
-    @field_validator("convention")
+    @field_validator("convention", mode="before")
     @classmethod
     def _convention(cls, value):
         return _check(CONVENTIONS, value)
 
     @model_validator(mode="after")
-    def _subset_fits(self):
+    def _samples_are_large_enough(self):
         smallest = min(self.reference_images, self.generated_images)
         if self.kid_subset_size > smallest:
             raise ValueError(
                 f"kid_subset_size ({self.kid_subset_size}) must not exceed reference_images and generated_images ({smallest})"
             )
+        if self.precision_recall_k >= smallest:
+            raise ValueError(
+                f"precision_recall_k ({self.precision_recall_k}) must be below reference_images and generated_images "
+                f"({smallest}): each image needs k other images for its k-NN radius"
+            )
         return self
 
 
 class TrackingConfig(Section):
-    experiment: str = Field("gansweep", min_length=1)
+    experiment: str = Field(min_length=1)
 
 
 class Config(Section):
-    data: DataConfig = DataConfig()
-    model: ModelConfig = ModelConfig()
-    loss: LossConfig = LossConfig()
-    regularization: RegularizationConfig = RegularizationConfig()
-    train: TrainConfig = TrainConfig()
-    metrics: MetricsConfig = MetricsConfig()
-    tracking: TrackingConfig = TrackingConfig()
+    data: DataConfig
+    model: ModelConfig
+    loss: LossConfig
+    regularization: RegularizationConfig
+    train: TrainConfig
+    metrics: MetricsConfig
+    tracking: TrackingConfig
 
     @model_validator(mode="after")
     def _split_exists(self):
@@ -208,8 +221,8 @@ class Config(Section):
         return flatten(self.model_dump())
 
 
-def _check(registry: Registry, value: str) -> str:
-    if value not in registry:
+def _check(registry: Registry, value: Any) -> str:
+    if not isinstance(value, str) or value not in registry:
         raise ValueError(registry.unknown_message(value))
     return value
 
@@ -225,6 +238,10 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+# pydantic error types whose message names a bound or a type but not the rejected value.
+_SHOW_INPUT = ("_type", "greater_than", "less_than", "finite_number", "literal_error", "too_short", "parsing")
+
+
 def _describe(error: dict) -> str:
     key = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
@@ -233,16 +250,19 @@ def _describe(error: dict) -> str:
         for part in error["loc"][:-1]:
             section = section.model_fields[part].annotation
         message = f"unknown key; valid keys here: {', '.join(section.model_fields)}"
-    elif error["type"] in ("int_type", "float_type", "string_type", "bool_type", "dict_type"):
+    elif error["type"] == "missing":
+        message = "missing: params.yaml must set every key (it is the single source of truth)"
+    elif any(kind in error["type"] for kind in _SHOW_INPUT):
         message = f"{message}, got {error['input']!r}"
-    return f"{key}: {message}" if key else message
+    if not key or message.startswith(f"{key}."):  # the message already names the key
+        return message
+    return f"{key}: {message}"
 
 
 def parse_config(raw: Any, source: str = "params.yaml") -> Config:
-    if raw is None:
-        raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+        kind = "an empty file" if raw is None else type(raw).__name__
+        raise ConfigError(f"{source}: expected a mapping of sections ({', '.join(Config.model_fields)}), got {kind}")
     try:
         return Config.model_validate(raw)
     except ValidationError as err:
@@ -252,12 +272,39 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
         raise ConfigError(f"{source}: {err}") from None
 
 
-def load_config(path: str | Path = "params.yaml") -> Config:
+def read_params(path: str | Path = "params.yaml") -> dict:
+    """The raw mapping in a params file, with YAML errors reported by line and column."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: not found (run from the project root, where dvc.yaml is)")
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        cause = " ".join(part for part in (getattr(err, "context", None), getattr(err, "problem", None)) if part)
+        raise ConfigError(f"{path}: not valid YAML{where}: {cause or err}") from None
+
+
+def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
+    """A copy of `raw` with `overrides` applied: dotted keys (`model.g_activation`) or nested sections."""
+    merged = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and "." not in key and isinstance(merged.get(key), dict):
+            merged[key] = with_overrides(merged[key], value)
+            continue
+        *parents, leaf = key.split(".")
+        node = merged
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {key}: {part} is not a section")
+        node[leaf] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> Config:
+    raw = read_params(path)
+    if overrides:
+        raw = with_overrides(raw if isinstance(raw, dict) else {}, overrides)
     return parse_config(raw, str(path))

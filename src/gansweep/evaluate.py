@@ -10,66 +10,44 @@ import torch
 from gansweep.config import Config, MetricsConfig
 from gansweep.data.prepared import to_uint8
 from gansweep.metrics.fid import frechet_distance, statistics
-from gansweep.metrics.inception import default_device, inception_features
+from gansweep.metrics.inception import inception_features
 from gansweep.metrics.inception_score import inception_score, load_logits_weight
 from gansweep.metrics.kid import kernel_inception_distance
 from gansweep.metrics.precision_recall import precision_recall
-from gansweep.registry import ConfigError
+from gansweep.protocol import REPORT, SELECTION, latent_seed
 
 
 @torch.no_grad()
-def generated_batches(generator, n: int, seed: int, batch_size: int = 50, device: str = "cpu"):
-    """n uint8 images from seeded latents (drawn on the CPU, so the same on any device)."""
+def generated_batches(generator, n: int, seed: int, batch_size: int = 50):
+    """n uint8 images from seeded latents, on the generator's own device (the latents are drawn on
+    the CPU, so they are the same on any device)."""
+    device = next(generator.parameters()).device
     rng = torch.Generator().manual_seed(seed)
     for start in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - start), generator.latent_dim, generator=rng)
         yield to_uint8(generator(z.to(device)), generator.output).cpu()
 
 
-def protocol(cfg: Config) -> dict:
-    """What every reported number was measured with."""
-    m = cfg.metrics
-    return {
-        "dataset": cfg.data.dataset,
-        "convention": m.convention,
-        "reference_split": m.reference_split,
-        "reference_images": m.reference_images,
-        "generated_images": m.generated_images,
-    }
-
-
-def check_reference(reference: dict, cfg: Config) -> None:
-    """The reference statistics must have been made with this config's protocol."""
-    expected = protocol(cfg)
-    for key in ("dataset", "convention", "reference_split"):
-        if str(reference[key]) != expected[key]:
-            raise ConfigError(f"reference statistics are for {key}={reference[key]}, params say {expected[key]}: run dvc repro")
-    if len(reference["features"]) != expected["reference_images"]:
-        raise ConfigError(
-            f"reference statistics hold {len(reference['features'])} images, params say {expected['reference_images']}: run dvc repro"
-        )
-
-
-def score(generator, reference: dict, cfg: MetricsConfig, n: int | None = None) -> tuple[dict, np.ndarray]:
-    """Metrics of `n` generated images (default: cfg.generated_images) against `reference` (saved
-    statistics with their features), and the generated features."""
-    device = default_device()
+def generated_features(generator, n: int, seed: int, convention: str, desc: str) -> np.ndarray:
+    """Inception features of n generated images, computed where the generator lives; the
+    generator is left on its device and in its train/eval mode."""
     was_training = generator.training
-    generator = generator.to(device).eval()
-    n = n or cfg.generated_images
-    features = inception_features(
-        generated_batches(generator, n, cfg.seed, device=device),
-        total=n,
-        device=device,
-        desc="Inception features (generated)",
-        convention=cfg.convention,
-    )
-    generator.train(was_training)
+    generator.eval()
+    try:
+        device = str(next(generator.parameters()).device)
+        return inception_features(generated_batches(generator, n, seed), total=n, device=device, desc=desc, convention=convention)
+    finally:
+        generator.train(was_training)
+
+
+def score(generator, reference: dict, cfg: MetricsConfig) -> tuple[dict, np.ndarray]:
+    """The reported metrics of cfg.generated_images images against `reference` (the report's
+    saved statistics with their features), and the generated features."""
+    n = cfg.generated_images
+    features = generated_features(generator, n, latent_seed(cfg.seed, REPORT), cfg.convention, "Inception features (generated)")
     real = reference["features"]
     mu, sigma = statistics(features)
-    kid, kid_std = kernel_inception_distance(
-        real, features, subsets=cfg.kid_subsets, subset_size=min(cfg.kid_subset_size, n, len(real)), seed=cfg.seed
-    )
+    kid, kid_std = kernel_inception_distance(real, features, subsets=cfg.kid_subsets, subset_size=cfg.kid_subset_size, seed=cfg.seed)
     precision, recall = precision_recall(real, features, k=cfg.precision_recall_k)
     metrics = {
         "fid": frechet_distance(reference["mu"], reference["sigma"], mu, sigma),
@@ -81,6 +59,17 @@ def score(generator, reference: dict, cfg: MetricsConfig, n: int | None = None) 
     if cfg.inception_score:
         metrics["inception_score"], metrics["inception_score_std"] = inception_score(features, logits_weight())
     return metrics, features
+
+
+def selection_score(generator, selection: dict, cfg: Config) -> dict:
+    """KID and FID of train.eval_images images from the selection latent stream against the
+    selection statistics: only what ranking generators needs (see gansweep.protocol)."""
+    m, n = cfg.metrics, cfg.train.eval_images
+    features = generated_features(generator, n, latent_seed(m.seed, SELECTION), m.convention, "Inception features (selection)")
+    real = selection["features"]
+    mu, sigma = statistics(features)
+    kid, _ = kernel_inception_distance(real, features, subsets=m.kid_subsets, subset_size=min(m.kid_subset_size, n, len(real)), seed=m.seed)
+    return {"kid": kid, "fid": frechet_distance(selection["mu"], selection["sigma"], mu, sigma)}
 
 
 @functools.lru_cache(maxsize=1)

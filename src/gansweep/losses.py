@@ -13,6 +13,7 @@ step, critic normalization, gradient penalty, discriminator family); `train.*`, 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,6 +42,15 @@ class Recipe:
 DCGAN_RECIPE = Recipe()  # Radford et al. 2016, Sec. 4: Adam, lr 2e-4, beta1 0.5
 
 
+def option(default: float, *, gt: float | None = None, ge: float | None = None, le: float | None = None):
+    """A loss hyperparameter (loss.options.<name>) with the range its paper allows."""
+    bounds = {k: v for k, v in (("gt", gt), ("ge", ge), ("le", le)) if v is not None}
+    return dataclasses.field(default=default, metadata={"bounds": bounds})
+
+
+_BOUND_CHECKS = {"gt": (">", lambda x, b: x > b), "ge": (">=", lambda x, b: x >= b), "le": ("<=", lambda x, b: x <= b)}
+
+
 def per_image(t: torch.Tensor) -> torch.Tensor:
     return t.flatten(1)
 
@@ -67,6 +77,17 @@ class GANLoss:
     def metrics(self) -> dict[str, float]:
         """Extra values to log every step."""
         return {}
+
+    def check(self) -> None:
+        """Rejects combinations of options that the per-option ranges cannot express."""
+
+    def state_dict(self) -> dict[str, float]:
+        """What changes during training (BEGAN's k_t), for checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
 
 
 @LOSSES.register("minimax")
@@ -102,9 +123,13 @@ class LSGAN(GANLoss):
     Defaults a=0, b=1, c=1 are the 0-1 coding (Eq. 9) of the authors' code; a=-1, b=1, c=0 is Eq. 8.
     """
 
-    a: float = 0.0
-    b: float = 1.0
-    c: float = 1.0
+    a: float = option(0.0)
+    b: float = option(1.0)
+    c: float = option(1.0)
+
+    def check(self) -> None:
+        if self.a == self.b:
+            raise ConfigError(f"loss.options: lsgan needs different targets for fake (a) and real (b) images, got a = b = {self.a}")
 
     def d_loss(self, critic, real, fake):
         return 0.5 * ((critic(real) - self.b) ** 2).mean() + 0.5 * ((critic(fake) - self.a) ** 2).mean()
@@ -123,7 +148,7 @@ class WGAN(GANLoss):
     """
 
     recipe: ClassVar[Recipe] = Recipe(n_critic=5, lr_g=5e-5, lr_d=5e-5, optimizer="rmsprop")
-    clip: float = 0.01
+    clip: float = option(0.01, gt=0)
 
     def d_loss(self, critic, real, fake):
         return critic(fake).mean() - critic(real).mean()
@@ -193,8 +218,8 @@ class EBGAN(GANLoss):
     """
 
     recipe: ClassVar[Recipe] = Recipe(lr_g=1e-3, lr_d=1e-3, discriminator="autoencoder")
-    margin: float = 10.0
-    pt_weight: float = 0.0
+    margin: float = option(10.0, gt=0)
+    pt_weight: float = option(0.0, ge=0)
 
     def score(self, critic, images):
         return per_image(critic(images) - images).norm(dim=1)
@@ -221,9 +246,9 @@ class BEGAN(GANLoss):
     """
 
     recipe: ClassVar[Recipe] = Recipe(lr_g=1e-4, lr_d=1e-4, d_norm="none", discriminator="autoencoder")
-    gamma: float = 0.5
-    lambda_k: float = 0.001
-    k: float = 0.0
+    gamma: float = option(0.5, gt=0, le=1)
+    lambda_k: float = option(0.001, ge=0)
+    k: float = option(0.0, ge=0, le=1)
     last_real_loss: float = dataclasses.field(default=float("nan"), init=False)
     last_fake_loss: float = dataclasses.field(default=float("nan"), init=False)
 
@@ -252,6 +277,9 @@ class BEGAN(GANLoss):
     def metrics(self) -> dict[str, float]:
         return {"began_k": self.k, "began_convergence": self.last_real_loss + abs(self.balance())}
 
+    def state_dict(self) -> dict[str, float]:
+        return {"k": self.k}
+
 
 @LOSSES.register("loss_sensitive")
 @dataclass
@@ -265,9 +293,9 @@ class LossSensitive(GANLoss):
     """
 
     recipe: ClassVar[Recipe] = Recipe(lr_g=1e-4, lr_d=1e-4)
-    lambda_slack: float = 1.0
-    delta_scale: float = 0.0002
-    lipschitz_decay: float = 5e-5
+    lambda_slack: float = option(1.0, gt=0)
+    delta_scale: float = option(0.0002, ge=0)
+    lipschitz_decay: float = option(5e-5, ge=0)
 
     def score(self, critic, images):
         return F.relu(critic(images))
@@ -355,12 +383,18 @@ class RaHinge(Relativistic):
 
 def build_loss(name: str, options: dict) -> GANLoss:
     cls = LOSSES.get(name, "loss.name")
-    valid = [f.name for f in dataclasses.fields(cls) if f.init]
-    unknown = sorted(set(options) - set(valid))
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(options) - set(fields))
     if unknown:
-        choices = ", ".join(valid) if valid else "(none: this loss takes no options)"
+        choices = ", ".join(fields) if fields else "(none: this loss takes no options)"
         raise ConfigError(f"unknown option {unknown[0]!r} in loss.options for {name}; choose from: {choices}")
     for key, value in options.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"loss.options.{key} must be a number, got {value!r}")
-    return cls(**{k: float(v) for k, v in options.items()})
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"loss.options.{key} must be a finite number, got {value!r}")
+        for bound, limit in fields[key].metadata.get("bounds", {}).items():
+            symbol, holds = _BOUND_CHECKS[bound]
+            if not holds(value, limit):
+                raise ConfigError(f"loss.options.{key} must be {symbol} {limit} for {name}, got {value!r}")
+    loss = cls(**{k: float(v) for k, v in options.items()})
+    loss.check()
+    return loss

@@ -5,7 +5,10 @@ per-image score that penalties differentiate, and its step hooks (WGAN's clippin
 """
 from __future__ import annotations
 
+import random
+
 import lightning.pytorch as pl
+import numpy as np
 import torch
 
 from gansweep import regularizers
@@ -22,6 +25,27 @@ OPTIMIZERS = {
 
 class NonFiniteLossError(FloatingPointError):
     pass
+
+
+def rng_states() -> dict:
+    """The global random states, as tensors and plain values (loadable with weights_only)."""
+    kind, keys, position, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, gauss],
+        "python": random.getstate(),
+    }
+
+
+def set_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    kind, keys, position, has_gauss, gauss = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, gauss))
+    version, state, gauss = states["python"]
+    random.setstate((version, tuple(state), gauss))
 
 
 class GAN(pl.LightningModule):
@@ -77,6 +101,11 @@ class GAN(pl.LightningModule):
         regularizers.decay_weights(network, lr, weight_decay)
         optimizer.step()
 
+    def on_train_epoch_start(self):
+        # Lightning keeps an epoch mean until a new one replaces it: an epoch without generator steps
+        # (n_critic above the batches per epoch) must not report the previous epoch's g_loss.
+        self.logged_this_epoch = set()
+
     def training_step(self, batch, batch_idx):
         real = to_model_range(batch[0], self.cfg.model.g_output)
         opt_g, opt_d = self.optimizers()
@@ -87,6 +116,7 @@ class GAN(pl.LightningModule):
             self.step(opt_d, self.discriminator, d_loss, "d_loss", self.recipe.lr_d, self.reg.d_weight_decay)
             self.objective.after_d_step(self.discriminator)
         self.log("d_loss", d_loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.logged_this_epoch.add("d_loss")
 
         # Counted over the whole run, not per epoch: every n_critic-th critic step is followed by a
         # generator step, whatever the number of batches per epoch.
@@ -98,8 +128,20 @@ class GAN(pl.LightningModule):
                 self.step(opt_g, self.generator, g_loss, "g_loss", self.recipe.lr_g, self.reg.g_weight_decay)
             self.objective.after_g_step()
             self.log("g_loss", g_loss, on_step=True, on_epoch=True, prog_bar=True)
+            self.logged_this_epoch.add("g_loss")
             for key, value in self.objective.metrics().items():
                 self.log(key, value, on_step=True, on_epoch=True)
+
+    def on_save_checkpoint(self, checkpoint):
+        # What Lightning's checkpoint lacks for an exact resume: the run-wide critic step count, the
+        # loss's own state (BEGAN's k_t) and the global random streams (latents, dropout).
+        checkpoint["gansweep"] = {"critic_steps": self.critic_steps, "loss": self.objective.state_dict(), "rng": rng_states()}
+
+    def on_load_checkpoint(self, checkpoint):
+        state = checkpoint["gansweep"]
+        self.critic_steps = state["critic_steps"]
+        self.objective.load_state_dict(state["loss"])
+        set_rng_states(state["rng"])
 
     def configure_optimizers(self):
         r = self.recipe

@@ -37,4 +37,6 @@ class Registry(Generic[T]):
 
     def unknown_message(self, name: object, key: str | None = None) -> str:
         where = f" for {key}" if key else f" {self.kind}"
+        if not isinstance(name, str):
+            return f"expected a {self.kind} name{' for ' + key if key else ''}, got {name!r}; choose one of: {', '.join(self.names())}"
         return f"unknown {name!r}{where}; choose one of: {', '.join(self.names())}"

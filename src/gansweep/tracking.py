@@ -1,11 +1,41 @@
-"""Where runs are recorded (MLflow) and what pins them: code version, data hash, images."""
+"""Where runs are recorded (MLflow) and what pins them: code version, data hash.
+
+The local default is a SQLite store in <workspace>/mlruns (artifacts beside it); MLFLOW_TRACKING_URI
+points at a server instead. Every process checks the store before any work, so a wrong URI fails in
+seconds with one line instead of minutes of client retries.
+"""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from mlflow.tracking import MlflowClient
+from gansweep.registry import ConfigError
+
+# `mlflow ui` (3.x) opens an experiment on its GenAI overview. The kind tag is what older 3.x UIs
+# read; 3.17 reads `workflowType` from the URL and a saved view (sorted by FID, with the columns that
+# matter) from an experiment tag, both in the link that RUNS_VIEW builds. Formats from MLflow
+# 3.17.2's UI code (its shared-view envelope); not a documented API, so checked by a test.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+VIEW_KEY = "gansweep"
+VIEW_COLUMNS = [
+    "metrics.`fid`", "metrics.`kid`", "metrics.`precision`", "metrics.`recall`",
+    "params.`loss.name`", "params.`model.g_activation`", "params.`model.d_activation`",
+    "params.`regularization.d_spectral_norm`", "params.`train.seed`",
+]
+PACKAGE = Path(__file__).resolve().parent
+# The files whose content decides what a run computes: the `-dirty` suffix and the code hash cover these.
+CODE_PATHS = ("src", "pipeline", "dvc.yaml", "pyproject.toml")
+
+
+class TrackingError(ConfigError):
+    """The MLflow store cannot be used: one line naming the URI."""
 
 
 def workspace_root(cwd: str | Path | None = None) -> Path:
@@ -21,30 +51,153 @@ def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI when set (a server, say), else the SQLite store in <workspace>/mlruns."""
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    store = workspace_root() / "mlruns"
-    store.mkdir(exist_ok=True)
-    return f"sqlite:///{store / 'mlflow.db'}"
+    return f"sqlite:///{workspace_root() / 'mlruns' / 'mlflow.db'}"
 
 
-def artifact_location() -> str:
-    return (workspace_root() / "mlruns" / "artifacts").as_uri()
+def local_store(uri: str) -> Path | None:
+    """The folder of a SQLite store (its artifacts live beside the database), else None."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).parent
+    return None
 
 
-def experiment_id(client: MlflowClient, name: str) -> str:
-    experiment = client.get_experiment_by_name(name)
+def client(uri: str | None = None):
+    """A checked MlflowClient for `uri` (default: tracking_uri())."""
+    from mlflow.tracking import MlflowClient
+
+    uri = uri or tracking_uri()
+    check_store(uri)
+    store = local_store(uri)
+    if store is None:
+        return MlflowClient(uri)
+    # Parallel workers that open a new SQLite store at once race on creating its tables.
+    from filelock import FileLock
+
+    with FileLock(store / ".mlflow.db.lock"):
+        made = MlflowClient(uri)
+        made.search_experiments(max_results=1)  # creates the schema under the lock
+    return made
+
+
+def check_store(uri: str, timeout: float = 5.0) -> None:
+    scheme = urlsplit(uri).scheme
+    store = local_store(uri)
+    if store is not None:
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise TrackingError(f"MLflow store {uri}: cannot create {store}: {err.strerror}") from None
+    elif scheme in ("http", "https"):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+                response.read()
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise TrackingError(
+                f"MLflow tracking server {uri} is unreachable ({reason}): start it, or fix or unset MLFLOW_TRACKING_URI"
+            ) from None
+    elif scheme in ("", "file"):
+        raise TrackingError(
+            f"MLflow tracking URI {uri}: the file store is deprecated and MLflow 3 refuses it; "
+            "use sqlite:///<path>/mlflow.db or a server (http://...)"
+        )
+
+
+def experiment_id(mlflow_client, name: str) -> str:
+    """The experiment's id, created on first use (safe when several workers start at once)."""
+    from mlflow.exceptions import MlflowException
+
+    experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None:
+        for key, value in runs_view().items():
+            if key not in experiment.tags:  # made by an older gansweep
+                mlflow_client.set_experiment_tag(experiment.experiment_id, key, value)
         return experiment.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_location())
+    store = local_store(mlflow_client.tracking_uri)
+    location = (store / "artifacts").as_uri() if store else None
+    try:
+        return mlflow_client.create_experiment(name, artifact_location=location, tags={**EXPERIMENT_KIND, **runs_view()})
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return mlflow_client.get_experiment_by_name(name).experiment_id  # another worker made it first
 
 
-def git_commit(cwd: str | Path | None = None) -> str:
-    """HEAD's commit, suffixed '-dirty' when tracked files differ from it; 'unknown' outside git."""
+def runs_view() -> dict[str, str]:
+    """The experiment tag holding the saved runs-table view: sorted by FID, its columns shown."""
+    now = 0  # fixed, so every worker writes the same tag
+    state = {"orderByKey": "metrics.`fid`", "orderByAsc": True, "selectedColumns": VIEW_COLUMNS}
+    envelope = {"name": "GANs by FID", "createdAt": now, "updatedAt": now, "state": json.dumps(state)}
+    return {f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(envelope)}
+
+
+def runs_link(base: str, experiment: str) -> str:
+    return f"{base.rstrip('/')}/#/experiments/{experiment}/runs?viewStateShareKey={VIEW_KEY}&workflowType=machine_learning"
+
+
+def git_commit(root: str | Path | None = None) -> str:
+    """HEAD's commit, suffixed '-dirty' when the code (CODE_PATHS) differs from it; 'unknown'
+    outside git. Pipeline outputs that git tracks (metrics.json, plots) do not make a run dirty."""
+    root = Path(root or PACKAGE.parents[1])
     try:
         def git(*args):
-            return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
 
         commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)
         return f"{commit}-dirty" if dirty else commit
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def code_sha256(package: Path = PACKAGE) -> str:
+    """SHA-256 of the library's Python sources that ran (names and contents): pins the code even
+    when the checkout is dirty or not a git repository."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@contextmanager
+def reopened(mlflow_client, run_id: str):
+    """The run is RUNNING while something writes to it, FINISHED once that is complete, FAILED
+    (KILLED on Ctrl-C) when it is not."""
+    mlflow_client.update_run(run_id, status="RUNNING")
+    try:
+        yield
+    except BaseException as err:
+        mlflow_client.set_terminated(run_id, "KILLED" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "FAILED")
+        raise
+    mlflow_client.set_terminated(run_id, "FINISHED")
+
+
+def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:
+    """The training's run for the evaluation's numbers; or, when the run's metrics.* params differ
+    from cfg's (evaluate re-ran alone with another protocol), a new run with the training's params
+    and tags and the new metrics.*: params are immutable, and numbers must sit with their protocol."""
+    from mlflow.entities import Param
+
+    run = mlflow_client.get_run(run_id)
+    wanted = {key: str(value) for key, value in cfg.flat().items() if key.startswith("metrics.")}
+    if all(run.data.params.get(key) == value for key, value in wanted.items()):
+        return run_id
+    tags = {k: v for k, v in run.data.tags.items() if k.startswith("gansweep.") or k == "mlflow.source.git.commit"}
+    changed = ", ".join(f"{k.removeprefix('metrics.')}={v}" for k, v in wanted.items() if run.data.params.get(k) != v)
+    new = mlflow_client.create_run(
+        run.info.experiment_id, run_name=f"{run.info.run_name} [{changed}]", tags={**tags, "gansweep.train_run_id": run_id}
+    ).info.run_id
+    params = {**run.data.params, **wanted}
+    items = [Param(key, value) for key, value in params.items()]
+    for start in range(0, len(items), 100):  # the store's limit per batch
+        mlflow_client.log_batch(new, params=items[start : start + 100])
+    return new
+
+
+def ui_hint(uri: str, experiment: str) -> str:
+    """How to look at an experiment's runs, sorted by FID."""
+    if local_store(uri) is not None:
+        return f"mlflow ui --backend-store-uri {uri}  then open {runs_link('http://127.0.0.1:5000', experiment)}"
+    if urlsplit(uri).scheme in ("http", "https"):
+        return runs_link(uri, experiment)
+    return f"mlflow ui --backend-store-uri <hidden>  then open {runs_link('http://127.0.0.1:5000', experiment)}"

@@ -1,13 +1,23 @@
-"""Training one GAN: the function behind the `train` stage (and, later, each search trial)."""
+"""Training one GAN: the function behind the `train` stage (and each study trial).
+
+A run is resumable: with a checkpoint folder, every epoch ends with a full checkpoint (both
+networks, both optimizers, the loops, the critic step count, the loss's state, the random states,
+the best generator so far), and a later call with the same folder continues from the last finished
+epoch into the same MLflow run, ending with the same generator as a run that never stopped.
+"""
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import shutil
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
 
 from gansweep import tracking
@@ -18,6 +28,33 @@ from gansweep.data.sources import sha256
 from gansweep.metrics.fid import load_statistics
 from gansweep.module import GAN
 from gansweep.nn.networks import Generator
+from gansweep.paths import reading
+from gansweep.protocol import SELECTION, check_reference
+from gansweep.registry import ConfigError
+
+LAST_CHECKPOINT = "last.ckpt"
+
+
+class RunLogger(MLFlowLogger):
+    """Lightning's MLflow logger, except that train() ends the run: Lightning would mark it
+    FINISHED when fit returns, before the generators are logged."""
+
+    def finalize(self, status: str = "success") -> None:
+        pass
+
+
+class _DropTips(logging.Filter):
+    def filter(self, record):
+        return "Tip:" not in record.getMessage()
+
+
+def quiet_lightning() -> None:
+    """No advertising tips, and no deprecation warning from torch internals that Lightning triggers."""
+    for handler in logging.getLogger("lightning.pytorch").handlers:
+        handler.addFilter(_DropTips())
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.* is deprecated", module=r"lightning\.pytorch\.utilities\._pytree")
+    # The checkpoint folder also holds run.json (the MLflow run to resume into).
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
 def run_name(cfg: Config) -> str:
@@ -25,91 +62,172 @@ def run_name(cfg: Config) -> str:
     return f"{cfg.loss.name} G:{m.g_activation}/{m.g_norm} D:{m.d_activation}/{m.d_norm}"
 
 
-def make_logger(cfg: Config, data_path: Path) -> MLFlowLogger:
-    uri = tracking.tracking_uri()
-    from mlflow.tracking import MlflowClient
-
-    tracking.experiment_id(MlflowClient(uri), cfg.tracking.experiment)  # created once, with its artifact root
-    return MLFlowLogger(
-        experiment_name=cfg.tracking.experiment,
-        run_name=run_name(cfg),
-        tracking_uri=uri,
-        tags={
-            "mlflow.source.git.commit": tracking.git_commit(),
-            "gansweep.dataset": cfg.data.dataset,
-            "gansweep.data_sha256": sha256(data_path),
-        },
-    )
+def fingerprint(cfg: Config, *inputs: Path) -> str:
+    """What a checkpoint belongs to: the config (but where it is logged), the input files' bytes and
+    the code. A checkpoint of anything else is never resumed."""
+    digest = hashlib.sha256(json.dumps(cfg.model_dump(exclude={"tracking"}), sort_keys=True).encode())
+    for path in inputs:
+        digest.update(sha256(path).encode())
+    digest.update(tracking.code_sha256().encode())
+    return digest.hexdigest()[:16]
 
 
-def save_generator(path: Path, module: GAN) -> None:
+def check_budget(cfg: Config, n_images: int) -> int:
+    """Batches per epoch; refuses a run whose generator would never be updated."""
+    t, n_critic = cfg.train, cfg.recipe().n_critic
+    batches = n_images // t.batch_size
+    if t.limit_batches is not None:
+        batches = min(batches, t.limit_batches)
+    if batches == 0:
+        raise ConfigError(f"train.batch_size ({t.batch_size}) is larger than the training set ({n_images} images)")
+    if t.epochs * batches < n_critic:
+        raise ConfigError(
+            f"train: the whole run has {t.epochs * batches} critic steps ({t.epochs} epochs x {batches} batches), "
+            f"fewer than n_critic = {n_critic} ({cfg.loss.name}): the generator would never be updated; "
+            "raise train.epochs or train.limit_batches, or lower train.n_critic"
+        )
+    return batches
+
+
+def save_generator(path: Path, module: GAN, state_dict: dict | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
             "model": module.cfg.resolved_model().model_dump(),
             "image_shape": list(module.image_shape),
-            "state_dict": module.generator.state_dict(),
+            "state_dict": state_dict if state_dict is not None else module.generator.state_dict(),
         },
         path,
     )
 
 
 def load_generator(path: Path, device: str = "cpu") -> Generator:
-    checkpoint = torch.load(path, map_location=device, weights_only=True)
-    generator = Generator(ModelConfig.model_validate(checkpoint["model"]), tuple(checkpoint["image_shape"]))
-    generator.load_state_dict(checkpoint["state_dict"])
+    with reading(path, "generator"):
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        generator = Generator(ModelConfig.model_validate(checkpoint["model"]), tuple(checkpoint["image_shape"]))
+        generator.load_state_dict(checkpoint["state_dict"])
     return generator.to(device).eval()
 
 
-def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, reference_path: Path | None = None, callbacks=()) -> dict:
-    """Trains on the prepared data; writes out_dir/generator.pt (last), generator_best.pt (best by
-    periodic evaluation against the statistics at `reference_path`, or the last) and run.json."""
+def _resume_point(checkpoint_dir: Path | None) -> tuple[Path | None, int | None, str | None]:
+    """(checkpoint to resume from, its epoch, the MLflow run it belongs to), or Nones."""
+    if checkpoint_dir is None:
+        return None, None, None
+    run_file, last = checkpoint_dir / "run.json", checkpoint_dir / LAST_CHECKPOINT
+    fix = f"delete {checkpoint_dir} to train from the first epoch"
+    run_id = None
+    if run_file.exists():
+        with reading(run_file, "MLflow run of the interrupted training", fix):
+            run_id = json.loads(run_file.read_text())["run_id"]
+    if not last.exists():
+        return None, None, run_id
+    with reading(last, "training checkpoint", fix):
+        epoch = torch.load(last, map_location="cpu", weights_only=True)["epoch"]
+    return last, epoch, run_id
+
+
+def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> str:
+    """The interrupted run when there is one (back to RUNNING), else a new one."""
+    if run_id is not None:
+        try:
+            client.update_run(run_id, status="RUNNING")
+            return run_id
+        except Exception:  # deleted from the store meanwhile: record the training in a new run
+            pass
+    experiment = tracking.experiment_id(client, cfg.tracking.experiment)
+    return client.create_run(experiment, run_name=run_name(cfg), tags=tags).info.run_id
+
+
+def train(
+    cfg: Config,
+    data_path: Path,
+    out_dir: Path,
+    plots_dir: Path,
+    selection_path: Path | None = None,
+    checkpoints: Path | None = None,
+    tags: dict | None = None,
+    on_score=None,
+) -> dict:
+    """Trains on the prepared data; writes out_dir/generator.pt (last) and generator_best.pt (best
+    by periodic evaluation against the selection statistics at `selection_path`, or the last), and
+    returns the MLflow run and epochs. With `checkpoints`, saves a checkpoint every epoch in a
+    folder under it named by fingerprint(), and resumes from it when it exists."""
+    quiet_lightning()
+    client = tracking.client()  # a wrong MLFLOW_TRACKING_URI fails here, before any work
     images, _ = prepared.load(data_path)
+    check_budget(cfg, len(images))
+    selection = None
+    if cfg.train.eval_every_n_epochs and selection_path is not None:
+        selection = load_statistics(selection_path)
+        check_reference(selection, cfg, SELECTION)
+    checkpoint_dir = None
+    if checkpoints is not None:
+        checkpoint_dir = Path(checkpoints) / fingerprint(cfg, data_path, *([selection_path] if selection else []))
+    resume_from, resume_epoch, run_id = _resume_point(checkpoint_dir)
+
     pl.seed_everything(cfg.train.seed, workers=True, verbose=False)
     module = GAN(cfg, images.shape[1:])
-    logger = make_logger(cfg, data_path)
-    # metrics.* belong to the evaluate stage, which records them with its numbers.
-    params = {k: v for k, v in cfg.flat().items() if not k.startswith("metrics.")}
-    logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
-    on_gpu = torch.cuda.is_available()
-    callbacks = [SampleGrid(), EpochLossCsv(plots_dir / "train_losses.csv"), *callbacks]
-    evaluation = None
-    if cfg.train.eval_every_n_epochs and reference_path is not None:
-        evaluation = PeriodicEvaluation(
-            load_statistics(reference_path), cfg.metrics, cfg.train.eval_every_n_epochs, cfg.train.eval_images,
-            save_generator, out_dir / "generator_best.pt",
+    run_tags = {
+        "mlflow.source.git.commit": tracking.git_commit(),
+        "gansweep.code_sha256": tracking.code_sha256(),
+        "gansweep.dataset": cfg.data.dataset,
+        "gansweep.data_sha256": sha256(data_path),
+        **(tags or {}),
+    }
+    run_id = _open_run(client, cfg, run_id, run_tags)
+    if checkpoint_dir is not None:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
+    if resume_from is not None:
+        print(f"resuming from the checkpoint of epoch {resume_epoch} ({resume_from}) into MLflow run {run_id}")
+        client.set_tag(run_id, "gansweep.resumed_after_epoch", resume_epoch)
+    logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
+    try:
+        logger.log_hyperparams({**cfg.flat(), **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
+        evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
+        callbacks = [SampleGrid(), EpochLossCsv(plots_dir / "train_losses.csv"), *([evaluation] if evaluation else [])]
+        if checkpoint_dir is not None:
+            callbacks.append(
+                # One file, overwritten at the end of every epoch (no monitor: the latest is the one kept).
+                ModelCheckpoint(dirpath=checkpoint_dir, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), save_top_k=1,
+                                save_on_train_epoch_end=True, enable_version_counter=False)
+            )
+        trainer = pl.Trainer(
+            max_epochs=cfg.train.epochs,
+            limit_train_batches=cfg.train.limit_batches,
+            accelerator="auto",
+            devices=1,
+            logger=logger,
+            callbacks=callbacks,
+            enable_checkpointing=checkpoint_dir is not None,
+            # Bit-exact on the CPU; some CUDA kernels have no deterministic version, so only warn there.
+            deterministic="warn" if torch.cuda.is_available() else True,
+            log_every_n_steps=10,
+            enable_model_summary=False,
+            default_root_dir=checkpoint_dir or out_dir,
         )
-        callbacks.append(evaluation)
-    trainer = pl.Trainer(
-        max_epochs=cfg.train.epochs,
-        limit_train_batches=cfg.train.limit_batches,
-        accelerator="auto",
-        devices=1,
-        logger=logger,
-        callbacks=callbacks,
-        enable_checkpointing=False,
-        # Bit-exact on the CPU; some CUDA kernels have no deterministic version, so only warn there.
-        deterministic="warn" if on_gpu else True,
-        log_every_n_steps=10,
-        enable_model_summary=False,
-        default_root_dir=out_dir,
-    )
-    # On an exception Lightning marks the MLflow run FAILED before re-raising.
-    trainer.fit(module, prepared.dataloader(images, cfg.train.batch_size, cfg.train.seed))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    last_epoch = trainer.current_epoch - 1
-    save_generator(out_dir / "generator.pt", module)
-    if evaluation is None or evaluation.best_epoch is None:
-        shutil.copyfile(out_dir / "generator.pt", out_dir / "generator_best.pt")
-    best_epoch = last_epoch if evaluation is None or evaluation.best_epoch is None else evaluation.best_epoch
-    for name in ("generator.pt", "generator_best.pt"):
-        logger.experiment.log_artifact(logger.run_id, str(out_dir / name), artifact_path="model")
-    logger.experiment.set_tag(logger.run_id, "gansweep.best_epoch", best_epoch)
-    run = {
-        "run_id": logger.run_id,
+        loader = prepared.dataloader(images, cfg.train.batch_size, cfg.train.seed)
+        trainer.fit(module, loader, ckpt_path=resume_from, weights_only=True)
+        last_epoch = trainer.current_epoch - 1
+        best_found = evaluation is not None and evaluation.best_state is not None
+        best_epoch = evaluation.best_epoch if best_found else last_epoch
+        save_generator(out_dir / "generator.pt", module)
+        save_generator(out_dir / "generator_best.pt", module, evaluation.best_state if best_found else None)
+        for name in ("generator.pt", "generator_best.pt"):
+            client.log_artifact(run_id, str(out_dir / name), artifact_path="model")
+        client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
+        client.set_terminated(run_id, "FINISHED")  # only now is the run's content complete
+    except BaseException as err:
+        interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
+        client.set_tag(run_id, "gansweep.error", (str(err).splitlines() or [type(err).__name__])[0][:500])
+        client.set_terminated(run_id, "KILLED" if interrupted else "FAILED")
+        raise
+    if checkpoint_dir is not None:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return {
+        "run_id": run_id,
         "experiment_id": logger.experiment_id,
-        "tracking_uri": tracking.tracking_uri(),
+        "tracking_uri": client.tracking_uri,
         "last_epoch": last_epoch,
         "best_epoch": best_epoch,
     }
-    (out_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n")
-    return run

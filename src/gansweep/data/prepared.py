@@ -5,7 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Sampler, TensorDataset
+
+from gansweep.paths import reading
+from gansweep.seeding import stream_seed
 
 
 def shuffle(images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -21,7 +24,7 @@ def save(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
 
 
 def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(path) as data:
+    with reading(path, "prepared dataset"), np.load(path) as data:
         return data["images"], data["labels"]
 
 
@@ -41,8 +44,26 @@ def to_uint8(images: torch.Tensor, output: str = "tanh") -> torch.Tensor:
     return images.sub(low).mul(255.0 / (high - low)).add(0.5).clamp(0, 255).to(torch.uint8)
 
 
+class EpochShuffle(Sampler):
+    """A permutation per epoch seeded by (seed, epoch). Lightning calls set_epoch before each epoch,
+    so the order of an epoch does not depend on the epochs before it: a run resumed from a
+    checkpoint sees the same batches as one that never stopped."""
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(stream_seed(self.seed, self.epoch))
+        return iter(torch.randperm(self.size, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.size
+
+
 def dataloader(images: np.ndarray, batch_size: int, seed: int) -> DataLoader:
     """Shuffling batches of uint8 images; conversion to float happens on the training device."""
-    generator = torch.Generator().manual_seed(seed)
     dataset = TensorDataset(torch.from_numpy(images))
-    return DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, generator=generator)
+    return DataLoader(dataset, batch_size=batch_size, sampler=EpochShuffle(len(images), seed), drop_last=True)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gansweep.paths import reading
+
 
 def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     features = np.asarray(features, dtype=np.float64)
@@ -44,5 +46,5 @@ def save_statistics(path: Path, features: np.ndarray, **info) -> None:
 
 
 def load_statistics(path: Path) -> dict:
-    with np.load(path) as data:
-        return {key: data[key] for key in data.files}
+    with reading(path, "Inception statistics"), np.load(path) as data:
+        return {key: data[key] for key in ("mu", "sigma", "features")} | {key: data[key] for key in data.files}

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from gansweep.registry import Registry
 
@@ -95,7 +96,10 @@ def inception_features(
     device = device or default_device()
     model = load_inception(device)
     features = []
-    with tqdm(total=total, desc=desc, unit="img") as progress:
+    # A terminal that reports a 0x0 size (as some do under `dvc repro`) makes tqdm draw nothing;
+    # shutil's size falls back to $COLUMNS/$LINES or 80x24.
+    columns, lines = shutil.get_terminal_size()
+    with tqdm(total=total, desc=desc, unit="img", ncols=min(columns, 100), nrows=lines) as progress:
         for batch in batches:
             features.append(model(preprocess(batch.to(device), convention)).double().cpu())
             progress.update(len(batch))

@@ -1,0 +1,80 @@
+"""Which real images and which latents each score uses, and what is recorded with every number.
+
+Two kinds of score exist. The reported score (the `evaluate` stage, a study's objective) compares
+`metrics.generated_images` generated images with the first `metrics.reference_images` real images
+of `metrics.reference_split`. The selection score (periodic evaluation during training, which
+keeps the best generator and feeds a study's pruner) must not reuse either sample: picking the
+generator that scores best on the reported sample would bias the reported number downwards, and
+an argmin over study trials would bias it more. So selection draws its latents from another random
+stream and compares with other real images: the train split past the reported reference when the
+reference is the train split, else the start of the train split (never the test split).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from gansweep.config import Config
+from gansweep.registry import ConfigError
+from gansweep.seeding import stream_seed
+
+REPORT, SELECTION = "report", "selection"
+_STREAMS = {REPORT: 0, SELECTION: 1}
+
+
+def latent_seed(metrics_seed: int, purpose: str) -> int:
+    """Seed of the latent stream for `purpose`."""
+    return stream_seed(metrics_seed, _STREAMS[purpose])
+
+
+def real_images(cfg: Config, splits: dict[str, np.ndarray], purpose: str) -> np.ndarray:
+    """The real images a score of `purpose` compares with. `splits` maps split names to images."""
+    m = cfg.metrics
+    reference = splits[m.reference_split]
+    if m.reference_images > len(reference):
+        raise ConfigError(
+            f"metrics.reference_images is {m.reference_images}, but the {m.reference_split} split of "
+            f"{cfg.data.dataset} has only {len(reference)} images"
+        )
+    if purpose == REPORT:
+        return reference[: m.reference_images]
+    train, n = splits["train"], cfg.train.eval_reference_images
+    start = m.reference_images if m.reference_split == "train" else 0
+    if start + n > len(train):
+        raise ConfigError(
+            f"train.eval_reference_images is {n}, but the train split of {cfg.data.dataset} has only "
+            f"{len(train) - start} images besides the {start} that metrics.reference_images reserves for the reported score"
+        )
+    return train[start : start + n]
+
+
+def describe(cfg: Config, purpose: str) -> dict:
+    """What a set of reference statistics was made from (saved with them and checked on use)."""
+    m = cfg.metrics
+    if purpose == REPORT:
+        split, count = m.reference_split, m.reference_images
+    else:
+        split, count = "train", cfg.train.eval_reference_images
+    return {"dataset": cfg.data.dataset, "convention": m.convention, "split": split, "images": count, "purpose": purpose}
+
+
+def check_reference(reference: dict, cfg: Config, purpose: str = REPORT) -> None:
+    """The statistics must have been made for this config and this purpose."""
+    expected = describe(cfg, purpose)
+    for key, value in expected.items():
+        found = reference.get(key)
+        if found is None or str(found) != str(value):
+            raise ConfigError(
+                f"the {purpose} statistics are for {key}={found}, params say {value}: run dvc repro to recompute them"
+            )
+
+
+def protocol(cfg: Config) -> dict:
+    """What every reported number was measured with."""
+    m = cfg.metrics
+    return {
+        "dataset": cfg.data.dataset,
+        "convention": m.convention,
+        "reference_split": m.reference_split,
+        "reference_images": m.reference_images,
+        "generated_images": m.generated_images,
+    }

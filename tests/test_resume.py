@@ -1,0 +1,101 @@
+"""A crashed training resumes from its last finished epoch into the same MLflow run and ends with
+the same generators as a run that never stopped (bit for bit on the CPU): real Lightning training,
+real checkpoints, real MLflow store."""
+import csv
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from gansweep.data import prepared
+from gansweep.data.sources import EmbeddedMnist5k
+from gansweep.metrics.fid import save_statistics
+from gansweep.metrics.inception import inception_features, iterate
+from gansweep.module import GAN
+from gansweep.protocol import SELECTION, describe
+from gansweep.train import load_generator, train
+from helpers import make_config
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    source = EmbeddedMnist5k()
+    source.fetch(folder)
+    images, labels = prepared.shuffle(*source.load(folder)["train"], seed=0)
+    prepared.save(folder / "train.npz", images[:48], labels[:48])
+    return folder / "train.npz", inception_features(iterate(images[100:108]), total=8, device="cpu")
+
+
+def tiny(loss):
+    return make_config(
+        model={"latent_dim": 8, "g_width": 8, "d_width": 8},
+        loss={"name": loss},
+        train={"epochs": 3, "batch_size": 16, "limit_batches": 3, "sample_grid_size": 4, "eval_every_n_epochs": 1,
+               "eval_images": 6, "eval_reference_images": 8},
+        metrics={"kid_subset_size": 4, "kid_subsets": 2},
+    )
+
+
+def crash_at(monkeypatch, epoch, batch):
+    step = GAN.training_step
+
+    def crashing(self, batch_, batch_idx):
+        if self.current_epoch == epoch and batch_idx == batch:
+            raise RuntimeError("simulated crash")
+        return step(self, batch_, batch_idx)
+
+    monkeypatch.setattr(GAN, "training_step", crashing)
+
+
+def same_weights(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+# began: the loss's k_t; wgan: n_critic 5 counted across epochs (3 batches an epoch); all: RNG, optimizers, best so far.
+@pytest.mark.parametrize("loss", ["non_saturating", "began", "wgan"])
+def test_a_crashed_run_resumes_into_the_same_run_and_ends_bit_identical(loss, data, tmp_path, monkeypatch):
+    data_path, features = data
+    cfg = tiny(loss)
+    save_statistics(tmp_path / "selection.npz", features, **describe(cfg, SELECTION))
+    args = dict(selection_path=tmp_path / "selection.npz")
+    whole = train(cfg, data_path, tmp_path / "whole", tmp_path / "whole", checkpoints=tmp_path / "ckpt-whole", **args)
+    assert not any((tmp_path / "ckpt-whole").iterdir())  # removed once the run is complete
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError, match="simulated crash"):
+        crash_at(patch, epoch=2, batch=1)
+        train(cfg, data_path, tmp_path / "b", tmp_path / "b", checkpoints=tmp_path / "ckpt", **args)
+    [checkpoint] = (tmp_path / "ckpt").glob("*/last.ckpt")
+    client = MlflowClient()
+    [crashed] = client.search_runs([whole["experiment_id"]], "attributes.status = 'FAILED'")
+    assert crashed.data.tags["gansweep.error"] == "simulated crash"
+
+    resumed = train(cfg, data_path, tmp_path / "b", tmp_path / "b", checkpoints=tmp_path / "ckpt", **args)
+    assert resumed["run_id"] == crashed.info.run_id  # one run in MLflow, not two
+    run = client.get_run(resumed["run_id"])
+    assert run.info.status == "FINISHED" and run.data.tags["gansweep.resumed_after_epoch"] == "1"
+    assert (resumed["best_epoch"], resumed["last_epoch"]) == (whole["best_epoch"], whole["last_epoch"])
+    for name in ("generator.pt", "generator_best.pt"):
+        assert same_weights(load_generator(tmp_path / "whole" / name), load_generator(tmp_path / "b" / name)), name
+    rows = lambda folder: list(csv.reader(open(folder / "train_losses.csv")))  # noqa: E731
+    assert rows(tmp_path / "b") == rows(tmp_path / "whole") and len(rows(tmp_path / "b")) == 4
+    kid = lambda run_id: {m.step: m.value for m in client.get_metric_history(run_id, "eval_kid")}  # noqa: E731
+    assert kid(resumed["run_id"]) == kid(whole["run_id"])
+    assert not checkpoint.parent.exists()
+
+
+def test_a_damaged_checkpoint_is_named_with_the_way_out(data, tmp_path):
+    from gansweep.paths import DamagedFileError
+    from gansweep.train import fingerprint
+
+    data_path, _ = data
+    cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8}, train={"epochs": 1, "batch_size": 16, "eval_every_n_epochs": 0})
+    folder = tmp_path / "ckpt" / fingerprint(cfg, data_path)
+    folder.mkdir(parents=True)
+    (folder / "last.ckpt").write_bytes(b"PK\x03\x04 not a checkpoint")
+    with pytest.raises(DamagedFileError) as err:
+        train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
+    message = str(err.value)
+    assert f"{folder / 'last.ckpt'} (training checkpoint) is damaged or unreadable" in message
+    assert f"delete {folder} to train from the first epoch" in message and "\n" not in message
+    assert MlflowClient().search_runs([e.experiment_id for e in MlflowClient().search_experiments()], "attributes.status = 'RUNNING'") == []

@@ -1,0 +1,132 @@
+"""The MLflow side of a run: a real SQLite store, real processes racing, a real unreachable port."""
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from gansweep import tracking
+from gansweep.data import prepared
+from gansweep.data.sources import EmbeddedMnist5k
+from gansweep.train import train
+from helpers import ROOT, make_config
+
+RACE = """
+import sys
+from gansweep import tracking
+print(tracking.experiment_id(tracking.client(sys.argv[1]), "race"))
+"""
+
+
+def test_workers_starting_at_once_on_a_new_store_share_one_experiment(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    workers = [subprocess.Popen([sys.executable, "-c", RACE, uri], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    results = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 4, [err[-2000:] for _, err in results]
+    assert len({out.strip() for out, _ in results}) == 1
+    [experiment] = [e for e in MlflowClient(uri).search_experiments() if e.name == "race"]
+    assert experiment.artifact_location == (tmp_path / "store" / "artifacts").as_uri()
+
+
+def test_an_unreachable_server_fails_in_seconds_with_one_line_naming_it(tmp_path):
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "pipeline" / "train.py")], cwd=tmp_path, capture_output=True, text=True,
+        env={**__import__("os").environ, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9/"}, timeout=120,
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: MLflow tracking server http://127.0.0.1:9/ is unreachable (")
+    assert "fix or unset MLFLOW_TRACKING_URI" in line
+    assert time.monotonic() - start < 60  # the client's retries would take minutes
+    assert not (tmp_path / "models").exists()
+
+
+@pytest.fixture(scope="module")
+def data_path(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    source = EmbeddedMnist5k()
+    source.fetch(folder)
+    images, labels = prepared.shuffle(*source.load(folder)["train"], seed=0)
+    prepared.save(folder / "train.npz", images[:32], labels[:32])
+    return folder / "train.npz"
+
+
+def tiny(**train_values):
+    return make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8},
+                       train={"epochs": 1, "batch_size": 16, "limit_batches": 1, "sample_grid_size": 4, "eval_every_n_epochs": 0, **train_values})
+
+
+def test_a_run_is_finished_only_once_its_generators_are_logged(data_path, tmp_path, monkeypatch):
+    def disk_full(self, run_id, local_path, artifact_path=None):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(MlflowClient, "log_artifact", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        train(tiny(), data_path, tmp_path / "m", tmp_path / "m")
+    [run] = MlflowClient().search_runs([e.experiment_id for e in MlflowClient().search_experiments()], "attributes.run_name LIKE '%'", max_results=1)
+    assert run.info.status == "FAILED" and "No space left" in run.data.tags["gansweep.error"]
+
+
+def test_a_run_whose_generator_would_never_be_updated_is_refused_before_it_starts(data_path, tmp_path):
+    from gansweep.registry import ConfigError
+
+    cfg = make_config(loss={"name": "wgan"}, train={"epochs": 1, "limit_batches": 3, "eval_every_n_epochs": 0, "batch_size": 8})
+    with pytest.raises(ConfigError, match=r"the whole run has 3 critic steps \(1 epochs x 3 batches\), fewer than n_critic = 5 \(wgan\)"):
+        train(cfg, data_path, tmp_path / "m", tmp_path / "m")
+    with pytest.raises(ConfigError, match=r"train.batch_size \(64\) is larger than the training set \(32 images\)"):
+        train(make_config(train={"batch_size": 64}), data_path, tmp_path / "m", tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_damaged_input_is_named_and_leaves_no_run(data_path, tmp_path):
+    from gansweep.paths import DamagedFileError
+
+    (tmp_path / "selection.npz").write_bytes(b"PK\x03\x04 damaged")
+    cfg = tiny(eval_every_n_epochs=1)
+    before = len(MlflowClient().search_runs([e.experiment_id for e in MlflowClient().search_experiments()]) if MlflowClient().search_experiments() else [])
+    with pytest.raises(DamagedFileError, match=r"selection.npz \(Inception statistics\) is damaged or unreadable .*delete it and run `dvc repro`"):
+        train(cfg, data_path, tmp_path / "m", tmp_path / "m", selection_path=tmp_path / "selection.npz")
+    (tmp_path / "train.npz").write_bytes(b"not a zip")
+    with pytest.raises(DamagedFileError, match=r"train.npz \(prepared dataset\) is damaged or unreadable"):
+        train(cfg, tmp_path / "train.npz", tmp_path / "m", tmp_path / "m")
+    after = len(MlflowClient().search_runs([e.experiment_id for e in MlflowClient().search_experiments()]))
+    assert after == before  # nothing started, so nothing left RUNNING
+
+
+def test_the_commit_tag_is_dirty_only_when_the_code_differs(tmp_path):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "code.py").write_text("x = 1\n")
+    (tmp_path / "metrics.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    (tmp_path / "metrics.json").unlink()  # DVC deletes a stage's outputs before running it
+    assert tracking.git_commit(tmp_path) == head
+    (tmp_path / "src" / "code.py").write_text("x = 2\n")
+    assert tracking.git_commit(tmp_path) == f"{head}-dirty"
+
+
+def test_the_code_hash_follows_content_not_times(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "a.py").write_text("x = 1\n")
+    first = tracking.code_sha256(package)
+    (package / "a.py").touch()
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert tracking.code_sha256(package) == first
+    (package / "a.py").write_text("x = 2\n")
+    assert tracking.code_sha256(package) != first
+
+
+def test_tests_never_log_into_the_projects_own_store():
+    assert str(ROOT / "mlruns") not in tracking.tracking_uri()
