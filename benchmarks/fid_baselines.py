@@ -20,10 +20,10 @@ from gansweep.config import load_config
 from gansweep.data import prepared
 from gansweep.evaluate import score
 from gansweep.metrics.fid import frechet_distance, load_statistics, statistics
-from gansweep.metrics.inception import inception_features, iterate
+from gansweep.metrics.inception import default_device, inception_features, iterate
 from gansweep.metrics.kid import kernel_inception_distance
+from gansweep.generators import load_generator
 from gansweep.module import GAN
-from gansweep.train import load_generator
 
 
 def main():
@@ -44,8 +44,8 @@ def main():
 
     pl.seed_everything(cfg.train.seed, verbose=False)  # the same initial weights as the train stage
     for name, generator in (
-        ("untrained generator", GAN(cfg, images.shape[1:]).generator),
-        ("trained generator (models/generator_best.pt)", load_generator(paths.BEST_GENERATOR)),
+        ("untrained generator", GAN(cfg, images.shape[1:]).generator.to(default_device())),
+        ("trained generator (models/generator_best.pt)", load_generator(paths.BEST_GENERATOR, default_device())),
     ):
         start = time.time()
         metrics, _ = score(generator, reference, m)

@@ -22,7 +22,7 @@ from gansweep.data import prepared
 from gansweep.evaluate import generated_batches
 from gansweep.metrics.fid import frechet_distance, statistics
 from gansweep.metrics.inception import inception_features, iterate
-from gansweep.train import load_generator
+from gansweep.generators import load_generator
 
 
 def fid_helper_fid(real: np.ndarray, fake: np.ndarray) -> float:

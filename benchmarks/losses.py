@@ -22,7 +22,9 @@ from gansweep.config import parse_config
 from gansweep.evaluate import score
 from gansweep.losses import LOSSES
 from gansweep.metrics.fid import load_statistics
-from gansweep.train import load_generator, train
+from gansweep.generators import load_generator
+from gansweep.metrics.inception import default_device
+from gansweep.train import train
 
 OUT = Path("docs/losses.md")
 
@@ -46,7 +48,7 @@ def main():
         start = time.time()
         run = train(cfg, paths.prepared_split("train"), work, work, selection_path=paths.SELECTION_STATS)
         seconds = time.time() - start
-        metrics, _ = score(load_generator(work / "generator_best.pt"), reference, cfg.metrics)
+        metrics, _ = score(load_generator(work / "generator_best.pt", default_device()), reference, cfg.metrics)
         rows.append(
             f"| {name} | {metrics['fid']:.2f} | {metrics['kid'] * 1e3:.2f} +- {metrics['kid_std'] * 1e3:.2f} | "
             f"{metrics['precision']:.2f} / {metrics['recall']:.2f} | "

@@ -9,9 +9,10 @@ from gansweep import paths, tracking
 from gansweep.callbacks import grid_image
 from gansweep.evaluate import generated_batches, score
 from gansweep.metrics.fid import load_statistics
+from gansweep.metrics.inception import default_device
 from gansweep.protocol import REPORT, check_reference, latent_seed, protocol
 from gansweep.stage import run
-from gansweep.train import load_generator
+from gansweep.generators import load_generator
 
 
 def main(cfg):
@@ -20,9 +21,9 @@ def main(cfg):
     client = tracking.client(run_info["tracking_uri"])  # an unreachable store fails here, before any work
     reference = load_statistics(paths.REFERENCE_STATS)
     check_reference(reference, cfg, REPORT)
-    best = load_generator(paths.BEST_GENERATOR)
+    best = load_generator(paths.BEST_GENERATOR, default_device())
     same = run_info["best_epoch"] == run_info["last_epoch"]
-    last = best if same else load_generator(paths.GENERATOR)
+    last = best if same else load_generator(paths.GENERATOR, default_device())
     best_metrics, _ = score(best, reference, cfg.metrics)
     last_metrics = best_metrics if same else score(last, reference, cfg.metrics)[0]
     metrics = {**best_metrics, "best_epoch": run_info["best_epoch"], "last": last_metrics, **protocol(cfg)}

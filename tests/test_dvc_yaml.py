@@ -35,7 +35,7 @@ def imported_modules(path: Path) -> set[str]:
     return {name for name in names if module_file(name) is not None and module_file(name).exists()}
 
 
-def closure(script: Path) -> set[Path]:
+def closure(script: Path, not_followed=NOT_FOLLOWED) -> set[Path]:
     files, todo, seen = {script}, list(imported_modules(script)), set()
     while todo:
         name = todo.pop()
@@ -44,7 +44,7 @@ def closure(script: Path) -> set[Path]:
         seen.add(name)
         path = module_file(name)
         files.add(path)
-        if name not in NOT_FOLLOWED:
+        if name not in not_followed:
             todo.extend(imported_modules(path))
     return {f for f in files if not docstring_only(f)}
 
@@ -63,8 +63,13 @@ def test_every_imported_module_is_a_dep(name):
     script = ROOT / stage["cmd"].split()[1]
     deps = [ROOT / d for d in stage.get("deps", [])]
     covered = lambda f: any(f == d or d in f.parents for d in deps)  # noqa: E731
-    missing = sorted(str(f.relative_to(ROOT)) for f in closure(script) if not covered(f))
+    # check_params is what validation is for: it follows config.py's registries too.
+    modules = closure(script, set() if name == "check_params" else NOT_FOLLOWED)
+    missing = sorted(str(f.relative_to(ROOT)) for f in modules if not covered(f))
     assert not missing, f"stage {name} imports code it does not declare as a dep: {missing}"
+    code_deps = [d for d in deps if d.parts[len(ROOT.parts)] in ("src", "pipeline")]
+    unused = sorted(str(d.relative_to(ROOT)) for d in code_deps if not any(f == d or d in f.parents for f in modules))
+    assert not unused, f"stage {name} re-runs for code it does not import: {unused}"
 
 
 def test_outputs_are_machine_results_that_git_does_not_track():
@@ -73,3 +78,9 @@ def test_outputs_are_machine_results_that_git_does_not_track():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     # Results differ from machine to machine; each user's dvc exp show must show their own.
     assert not {"dvc.lock", "metrics.json", "plots/train_losses.csv", "plots/samples.png", "run.json"} & set(tracked)
+
+
+def test_the_train_stage_reads_the_params_a_checkpoint_belongs_to():
+    from gansweep.train import SELECTION_METRICS, TRAINING_SECTIONS
+
+    assert set(STAGES["train"]["params"]) == {*TRAINING_SECTIONS, *(f"metrics.{key}" for key in SELECTION_METRICS)}

@@ -8,7 +8,8 @@ from gansweep.data import prepared
 from gansweep.data.sources import EmbeddedMnist5k
 from gansweep.losses import Recipe
 from gansweep.module import GAN
-from gansweep.train import load_generator, train
+from gansweep.generators import load_generator
+from gansweep.train import train
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,12 @@ def test_periodic_evaluation_keeps_the_best_generator(data_path, tmp_path, store
     assert [m.step for m in history] == [1, 2]  # every 2nd epoch, and after the last
     best = min(history, key=lambda m: m.value)
     assert result["best_epoch"] == best.step and result["last_epoch"] == 2
+    # The logged score is the selection sample's: its own latent stream against the selection statistics.
+    from gansweep.evaluate import selection_score
+    from gansweep.metrics.fid import load_statistics
+
     best_g, last_g = load_generator(tmp_path / "m" / "generator_best.pt"), load_generator(tmp_path / "m" / "generator.pt")
+    assert selection_score(best_g, load_statistics(tmp_path / "selection.npz"), cfg)["kid"] == pytest.approx(best.value, rel=1e-9)
     same = all(torch.equal(a, b) for a, b in zip(best_g.state_dict().values(), last_g.state_dict().values()))
     assert same == (best.step == 2)
 

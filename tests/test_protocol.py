@@ -60,9 +60,9 @@ def test_statistics_made_for_another_purpose_or_size_are_refused():
     cfg = make_config()
     made = {**describe(cfg, REPORT)}
     check_reference(made, cfg, REPORT)
-    with pytest.raises(ConfigError, match="the selection statistics are for images=500, params say 250"):
-        check_reference(made, cfg, SELECTION)
+    with pytest.raises(ConfigError, match="the selection statistics are for start=0, params say 500"):
+        check_reference(made, cfg, SELECTION)  # made from other images
     with pytest.raises(ConfigError, match="the selection statistics are for purpose=report, params say selection"):
-        check_reference({**made, "images": 250}, cfg, SELECTION)
+        check_reference({**made, "start": 500, "images": 250}, cfg, SELECTION)
     with pytest.raises(ConfigError, match="images=12, params say 500"):
         check_reference({**made, "images": 12}, cfg, REPORT)

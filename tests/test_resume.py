@@ -13,7 +13,8 @@ from gansweep.metrics.fid import save_statistics
 from gansweep.metrics.inception import inception_features, iterate
 from gansweep.module import GAN
 from gansweep.protocol import SELECTION, describe
-from gansweep.train import load_generator, train
+from gansweep.generators import load_generator
+from gansweep.train import train
 from helpers import make_config
 
 
@@ -99,3 +100,40 @@ def test_a_damaged_checkpoint_is_named_with_the_way_out(data, tmp_path):
     assert f"{folder / 'last.ckpt'} (training checkpoint) is damaged or unreadable" in message
     assert f"delete {folder} to train from the first epoch" in message and "\n" not in message
     assert MlflowClient().search_runs([e.experiment_id for e in MlflowClient().search_experiments()], "attributes.status = 'RUNNING'") == []
+
+
+def test_killed_after_the_last_checkpoint_the_rerun_completes_the_results(data, tmp_path, monkeypatch):
+    # The last epoch's checkpoint is written, then the process dies while saving the generators.
+    import gansweep.train as training
+
+    data_path, features = data
+    cfg = tiny("non_saturating")
+    save_statistics(tmp_path / "selection.npz", features, **describe(cfg, SELECTION))
+    args = dict(selection_path=tmp_path / "selection.npz", checkpoints=tmp_path / "ckpt")
+    with monkeypatch.context() as patch, pytest.raises(OSError, match="disk full"):
+        patch.setattr(training, "save_generator", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+        train(cfg, data_path, tmp_path / "b", tmp_path / "b", **args)
+    (tmp_path / "b" / "train_losses.csv").unlink()  # DVC deletes a stage's outputs before re-running it
+    resumed = train(cfg, data_path, tmp_path / "b", tmp_path / "b", **args)
+    whole = train(cfg, data_path, tmp_path / "whole", tmp_path / "whole", selection_path=tmp_path / "selection.npz")
+    assert (resumed["best_epoch"], resumed["last_epoch"]) == (whole["best_epoch"], whole["last_epoch"]) and resumed["last_epoch"] == 2
+    for name in ("generator.pt", "generator_best.pt"):
+        assert same_weights(load_generator(tmp_path / "whole" / name), load_generator(tmp_path / "b" / name)), name
+    rows = lambda folder: list(csv.reader(open(folder / "train_losses.csv")))  # noqa: E731
+    assert rows(tmp_path / "b") == rows(tmp_path / "whole")
+    run = MlflowClient().get_run(resumed["run_id"])
+    assert run.info.status == "FINISHED" and "gansweep.error" not in run.data.tags  # the crash's reason is gone
+
+
+def test_renaming_the_experiment_between_crash_and_resume_keeps_the_run(data, tmp_path, monkeypatch):
+    data_path, _ = data
+    cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8},
+                      train={"epochs": 2, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 0})
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        crash_at(patch, epoch=1, batch=0)
+        train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
+    renamed = make_config(**{**cfg.model_dump(), "tracking": {"experiment": "renamed"}})
+    resumed = train(renamed, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
+    run = MlflowClient().get_run(resumed["run_id"])
+    assert run.info.status == "FINISHED" and run.data.tags["gansweep.resumed_after_epoch"] == "0"
+    assert not any(key.startswith("tracking.") for key in run.data.params)

@@ -70,6 +70,9 @@ class EpochLossCsv(pl.Callback):
         self.rows.append(
             [trainer.current_epoch] + [float(metrics[f"{key}_epoch"]) if key in module.logged_this_epoch else "" for key in self.keys]
         )
+        self.write()
+
+    def write(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "w", newline="") as f:
             csv.writer(f).writerows([["epoch", *self.keys], *self.rows])

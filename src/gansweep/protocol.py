@@ -37,8 +37,7 @@ def real_images(cfg: Config, splits: dict[str, np.ndarray], purpose: str) -> np.
         )
     if purpose == REPORT:
         return reference[: m.reference_images]
-    train, n = splits["train"], cfg.train.eval_reference_images
-    start = m.reference_images if m.reference_split == "train" else 0
+    train, n, start = splits["train"], cfg.train.eval_reference_images, _selection_start(cfg)
     if start + n > len(train):
         raise ConfigError(
             f"train.eval_reference_images is {n}, but the train split of {cfg.data.dataset} has only "
@@ -51,10 +50,14 @@ def describe(cfg: Config, purpose: str) -> dict:
     """What a set of reference statistics was made from (saved with them and checked on use)."""
     m = cfg.metrics
     if purpose == REPORT:
-        split, count = m.reference_split, m.reference_images
+        split, start, count = m.reference_split, 0, m.reference_images
     else:
-        split, count = "train", cfg.train.eval_reference_images
-    return {"dataset": cfg.data.dataset, "convention": m.convention, "split": split, "images": count, "purpose": purpose}
+        split, start, count = "train", _selection_start(cfg), cfg.train.eval_reference_images
+    return {"dataset": cfg.data.dataset, "convention": m.convention, "split": split, "start": start, "images": count, "purpose": purpose}
+
+
+def _selection_start(cfg: Config) -> int:
+    return cfg.metrics.reference_images if cfg.metrics.reference_split == "train" else 0
 
 
 def check_reference(reference: dict, cfg: Config, purpose: str = REPORT) -> None:

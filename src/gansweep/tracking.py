@@ -91,6 +91,8 @@ def check_store(uri: str, timeout: float = 5.0) -> None:
         try:
             with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
                 response.read()
+        except urllib.error.HTTPError:
+            pass  # it answered: reachable (a 401 or 403 is the client's credentials' business)
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             raise TrackingError(

@@ -22,12 +22,12 @@ from lightning.pytorch.loggers import MLFlowLogger
 
 from gansweep import tracking
 from gansweep.callbacks import EpochLossCsv, PeriodicEvaluation, SampleGrid
-from gansweep.config import Config, ModelConfig
+from gansweep.config import Config
 from gansweep.data import prepared
 from gansweep.data.sources import sha256
 from gansweep.metrics.fid import load_statistics
+from gansweep.generators import save_generator
 from gansweep.module import GAN
-from gansweep.nn.networks import Generator
 from gansweep.paths import reading
 from gansweep.protocol import SELECTION, check_reference
 from gansweep.registry import ConfigError
@@ -62,10 +62,20 @@ def run_name(cfg: Config) -> str:
     return f"{cfg.loss.name} G:{m.g_activation}/{m.g_norm} D:{m.d_activation}/{m.d_norm}"
 
 
+# What training reads: dvc.yaml lists the same params for the `train` stage (a test checks it).
+TRAINING_SECTIONS = ("data", "model", "loss", "regularization", "train")
+SELECTION_METRICS = ("convention", "kid_subsets", "kid_subset_size", "seed")  # the periodic selection's
+
+
+def training_params(cfg: Config) -> dict:
+    dump = cfg.model_dump()
+    return {**{key: dump[key] for key in TRAINING_SECTIONS}, "metrics": {key: dump["metrics"][key] for key in SELECTION_METRICS}}
+
+
 def fingerprint(cfg: Config, *inputs: Path) -> str:
-    """What a checkpoint belongs to: the config (but where it is logged), the input files' bytes and
-    the code. A checkpoint of anything else is never resumed."""
-    digest = hashlib.sha256(json.dumps(cfg.model_dump(exclude={"tracking"}), sort_keys=True).encode())
+    """What a checkpoint belongs to: the params training reads, the input files' bytes and the
+    code. A checkpoint of anything else is never resumed."""
+    digest = hashlib.sha256(json.dumps(training_params(cfg), sort_keys=True).encode())
     for path in inputs:
         digest.update(sha256(path).encode())
     digest.update(tracking.code_sha256().encode())
@@ -89,26 +99,6 @@ def check_budget(cfg: Config, n_images: int) -> int:
     return batches
 
 
-def save_generator(path: Path, module: GAN, state_dict: dict | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "model": module.cfg.resolved_model().model_dump(),
-            "image_shape": list(module.image_shape),
-            "state_dict": state_dict if state_dict is not None else module.generator.state_dict(),
-        },
-        path,
-    )
-
-
-def load_generator(path: Path, device: str = "cpu") -> Generator:
-    with reading(path, "generator"):
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
-        generator = Generator(ModelConfig.model_validate(checkpoint["model"]), tuple(checkpoint["image_shape"]))
-        generator.load_state_dict(checkpoint["state_dict"])
-    return generator.to(device).eval()
-
-
 def _resume_point(checkpoint_dir: Path | None) -> tuple[Path | None, int | None, str | None]:
     """(checkpoint to resume from, its epoch, the MLflow run it belongs to), or Nones."""
     if checkpoint_dir is None:
@@ -127,13 +117,19 @@ def _resume_point(checkpoint_dir: Path | None) -> tuple[Path | None, int | None,
 
 
 def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> str:
-    """The interrupted run when there is one (back to RUNNING), else a new one."""
+    """The interrupted run when there is one (back to RUNNING, its error cleared), else a new one."""
+    from mlflow.exceptions import MlflowException
+
     if run_id is not None:
         try:
             client.update_run(run_id, status="RUNNING")
+            if "gansweep.error" in client.get_run(run_id).data.tags:
+                client.delete_tag(run_id, "gansweep.error")
             return run_id
-        except Exception:  # deleted from the store meanwhile: record the training in a new run
-            pass
+        except MlflowException as err:
+            if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            # deleted from the store meanwhile: record the rest of the training in a new run
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
     return client.create_run(experiment, run_name=run_name(cfg), tags=tags).info.run_id
 
@@ -175,17 +171,20 @@ def train(
         **(tags or {}),
     }
     run_id = _open_run(client, cfg, run_id, run_tags)
-    if checkpoint_dir is not None:
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
-    if resume_from is not None:
-        print(f"resuming from the checkpoint of epoch {resume_epoch} ({resume_from}) into MLflow run {run_id}")
-        client.set_tag(run_id, "gansweep.resumed_after_epoch", resume_epoch)
-    logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
     try:
-        logger.log_hyperparams({**cfg.flat(), **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
+        if checkpoint_dir is not None:
+            checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
+        if resume_from is not None:
+            print(f"resuming from the checkpoint of epoch {resume_epoch} ({resume_from}) into MLflow run {run_id}")
+            client.set_tag(run_id, "gansweep.resumed_after_epoch", resume_epoch)
+        logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
+        # tracking.* says where the run is logged, not what it computes (and may change on a resumed run)
+        params = {k: v for k, v in cfg.flat().items() if not k.startswith("tracking.")}
+        logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
         evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
-        callbacks = [SampleGrid(), EpochLossCsv(plots_dir / "train_losses.csv"), *([evaluation] if evaluation else [])]
+        losses = EpochLossCsv(plots_dir / "train_losses.csv")
+        callbacks = [SampleGrid(), losses, *([evaluation] if evaluation else [])]
         if checkpoint_dir is not None:
             callbacks.append(
                 # One file, overwritten at the end of every epoch (no monitor: the latest is the one kept).
@@ -208,18 +207,21 @@ def train(
         )
         loader = prepared.dataloader(images, cfg.train.batch_size, cfg.train.seed)
         trainer.fit(module, loader, ckpt_path=resume_from, weights_only=True)
+        losses.write()  # also when a resume found every epoch done (killed while saving the results)
         last_epoch = trainer.current_epoch - 1
         best_found = evaluation is not None and evaluation.best_state is not None
         best_epoch = evaluation.best_epoch if best_found else last_epoch
-        save_generator(out_dir / "generator.pt", module)
-        save_generator(out_dir / "generator_best.pt", module, evaluation.best_state if best_found else None)
+        model, shape, last = module.cfg.resolved_model(), module.image_shape, module.generator.state_dict()
+        save_generator(out_dir / "generator.pt", model, shape, last)
+        save_generator(out_dir / "generator_best.pt", model, shape, evaluation.best_state if best_found else last)
         for name in ("generator.pt", "generator_best.pt"):
             client.log_artifact(run_id, str(out_dir / name), artifact_path="model")
         client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
         client.set_terminated(run_id, "FINISHED")  # only now is the run's content complete
     except BaseException as err:
         interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
-        client.set_tag(run_id, "gansweep.error", (str(err).splitlines() or [type(err).__name__])[0][:500])
+        reason = "interrupted" if interrupted else (str(err).splitlines() or [type(err).__name__])[0]
+        client.set_tag(run_id, "gansweep.error", reason[:500])
         client.set_terminated(run_id, "KILLED" if interrupted else "FAILED")
         raise
     if checkpoint_dir is not None:

@@ -47,4 +47,8 @@ def save_statistics(path: Path, features: np.ndarray, **info) -> None:
 
 def load_statistics(path: Path) -> dict:
     with reading(path, "Inception statistics"), np.load(path) as data:
-        return {key: data[key] for key in ("mu", "sigma", "features")} | {key: data[key] for key in data.files}
+        loaded = {key: data[key] for key in data.files}
+        missing = {"mu", "sigma", "features"} - set(loaded)
+        if missing:
+            raise KeyError(f"no {', '.join(sorted(missing))}")
+    return loaded
