@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gansweep.registry import ConfigError
 
-PARAMS_VALID = Path("data/params.valid")  # empty; written once params.yaml passes validation
+PARAMS_VALID = Path("data/params.valid")  # constant; written once params.yaml passes validation
 RAW = Path("data/raw")
 PREPARED = Path("data/prepared")
 REFERENCE_STATS = Path("data/stats/reference.npz")  # the reported score's real images
