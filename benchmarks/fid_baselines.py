@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import lightning.pytorch as pl
-import numpy as np
 
 from gansweep import paths
 from gansweep.config import load_config

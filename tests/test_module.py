@@ -3,23 +3,17 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from helpers import make_config
 from gansweep.data import prepared
-from gansweep.data.sources import EmbeddedMnist5k
+from gansweep.generators import load_generator
 from gansweep.losses import Recipe
 from gansweep.module import GAN
-from gansweep.generators import load_generator
 from gansweep.train import train
+from helpers import make_config, real_digits
 
 
 @pytest.fixture(scope="module")
 def data_path(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    source = EmbeddedMnist5k()
-    source.fetch(folder)
-    images, labels = prepared.shuffle(*source.load(folder)["train"], seed=0)
-    prepared.save(folder / "dataset.npz", images[:64], labels[:64])
-    return folder / "dataset.npz"
+    return real_digits(tmp_path_factory.mktemp("data"), 64)[0]
 
 
 @pytest.fixture
@@ -105,7 +99,6 @@ def test_periodic_evaluation_keeps_the_best_generator(data_path, tmp_path, store
 
     from gansweep.metrics.fid import save_statistics
     from gansweep.metrics.inception import inception_features, iterate
-
     from gansweep.protocol import SELECTION, describe
 
     images, _ = prepared.load(data_path)

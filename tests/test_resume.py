@@ -7,25 +7,19 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from gansweep.data import prepared
-from gansweep.data.sources import EmbeddedMnist5k
+from gansweep.generators import load_generator
 from gansweep.metrics.fid import save_statistics
 from gansweep.metrics.inception import inception_features, iterate
 from gansweep.module import GAN
 from gansweep.protocol import SELECTION, describe
-from gansweep.generators import load_generator
 from gansweep.train import train
-from helpers import make_config
+from helpers import make_config, real_digits
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    source = EmbeddedMnist5k()
-    source.fetch(folder)
-    images, labels = prepared.shuffle(*source.load(folder)["train"], seed=0)
-    prepared.save(folder / "train.npz", images[:48], labels[:48])
-    return folder / "train.npz", inception_features(iterate(images[100:108]), total=8, device="cpu")
+    data_path, images = real_digits(tmp_path_factory.mktemp("data"), 48)
+    return data_path, inception_features(iterate(images[100:108]), total=8, device="cpu")
 
 
 def tiny(loss):

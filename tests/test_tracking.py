@@ -4,14 +4,11 @@ import sys
 import time
 
 import pytest
-import torch
 from mlflow.tracking import MlflowClient
 
 from gansweep import tracking
-from gansweep.data import prepared
-from gansweep.data.sources import EmbeddedMnist5k
 from gansweep.train import train
-from helpers import ROOT, make_config
+from helpers import ROOT, make_config, real_digits
 
 RACE = """
 import sys
@@ -48,12 +45,7 @@ def test_an_unreachable_server_fails_in_seconds_with_one_line_naming_it(tmp_path
 
 @pytest.fixture(scope="module")
 def data_path(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    source = EmbeddedMnist5k()
-    source.fetch(folder)
-    images, labels = prepared.shuffle(*source.load(folder)["train"], seed=0)
-    prepared.save(folder / "train.npz", images[:32], labels[:32])
-    return folder / "train.npz"
+    return real_digits(tmp_path_factory.mktemp("data"), 32)[0]
 
 
 def tiny(**train_values):
