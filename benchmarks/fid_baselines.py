@@ -14,6 +14,8 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 
+import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
+
 from gansweep import paths
 from gansweep.config import load_config
 from gansweep.data import prepared

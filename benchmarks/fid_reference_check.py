@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
+
 from gansweep import paths
 from gansweep.config import load_config
 from gansweep.data import prepared

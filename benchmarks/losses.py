@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 import yaml
 
+import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
+
 from gansweep import paths
 from gansweep.config import parse_config
 from gansweep.evaluate import score

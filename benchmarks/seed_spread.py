@@ -6,10 +6,11 @@ beat before it can be called better.
 Each seed is a real DVC experiment, `dvc exp run -n seed-<k> -S train.seed=<k>`, so it is the
 pipeline's own number (data, reference statistics and everything else as in params.yaml) and stays
 in `dvc exp show` and MLflow. The table goes to docs/seed_spread.md, rewritten after every seed.
-params.yaml is restored at the end.
+params.yaml is restored at the end. To run it again, first `dvc exp remove seed-0 seed-1 ...`.
 """
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -37,12 +38,20 @@ def main():
             write(rows)
     finally:
         Path("params.yaml").write_text(params)
+        subprocess.run(["dvc", "repro"], check=False)  # the workspace back at params.yaml (from DVC's run cache)
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
 
 
 def write(rows):
     fids = [m["fid"] for _, m, _, _ in rows]
     m = rows[0][1]
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({platform.machine()}, {platform.processor() or 'unknown'})"
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({platform.machine()}, {cpu_model()}, {os.cpu_count()} cores)"
     summary = (
         f"mean {statistics.mean(fids):.2f}, sd {statistics.stdev(fids):.2f}, min {min(fids):.2f}, max {max(fids):.2f} "
         f"over {len(fids)} seeds" if len(fids) > 1 else f"{fids[0]:.2f} (one seed)"

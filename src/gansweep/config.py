@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -20,7 +20,9 @@ from gansweep.metrics.inception import CONVENTIONS
 from gansweep.nn.activations import ACTIVATIONS
 from gansweep.nn.networks import OUTPUTS
 from gansweep.nn.norms import NORMS
+from gansweep import space
 from gansweep.registry import ConfigError, Registry
+from gansweep.space import Range
 
 
 class Section(BaseModel):
@@ -169,7 +171,9 @@ class TrackingConfig(Section):
     experiment: str = Field(min_length=1)
 
 
-class Config(Section):
+class RunConfig(Section):
+    """Everything one training and its evaluation read (params.yaml but its `search` section)."""
+
     data: DataConfig
     model: ModelConfig
     loss: LossConfig
@@ -221,6 +225,70 @@ class Config(Section):
         return flatten(self.model_dump())
 
 
+class SearchConfig(Section):
+    """An Optuna study over the run config (see gansweep.study and gansweep.space)."""
+
+    study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # also a folder name under studies/
+    n_trials: int = Field(gt=0)
+    timeout: Optional[float] = Field(gt=0)  # seconds; null: no limit
+    sampler: Literal["tpe", "random", "grid"]
+    pruner: Literal["hyperband", "median", "none"]
+    objective: Literal["fid", "kid"]
+    workers: Union[Literal["auto"], int]
+    storage: Optional[str]  # null: a journal file under studies/<study>/; or postgresql://user@host:port/db
+    heartbeat: int = Field(gt=0)  # seconds between a worker's signs of life (PostgreSQL storage)
+    seed: int = Field(ge=0)
+    space: dict[str, Any]
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value):
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"must be auto or a positive number, got {value}")
+        return value
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _space(cls, value):
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a mapping of dotted params keys to choice lists or ranges, got {value!r}")
+        parsed = {}
+        for key, spec in value.items():
+            if isinstance(spec, dict):
+                try:
+                    spec = Range.model_validate(spec)
+                except ValidationError as err:
+                    first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]  # a typo explains the rest
+                    field = "".join(f".{p}" for p in first["loc"])
+                    message = first["msg"].removeprefix("Value error, ")
+                    if first["type"] == "extra_forbidden":
+                        message = "unknown key; a range has low, high, log, step"
+                    elif first["type"] != "value_error":
+                        message = f"{message}, got {first['input']!r}"
+                    raise ValueError(f".{key}{field}: {message}") from None  # "." : _describe appends it to the key
+            elif not isinstance(spec, list):
+                raise ValueError(f".{key}: expected a choice list or a range {{low, high, log, step}}, got {spec!r}")
+            parsed[key] = spec
+        return parsed
+
+
+class Config(RunConfig):
+    """All of params.yaml."""
+
+    search: SearchConfig
+
+    @model_validator(mode="after")
+    def _space_fits_the_params(self):
+        try:
+            space.check(self.search.space, self.run_config(), self.search.sampler)
+        except ValueError as err:
+            raise ValueError(f"search.{err}") from None
+        return self
+
+    def run_config(self) -> RunConfig:
+        return RunConfig.model_validate(self.model_dump(exclude={"search"}))
+
+
 def _check(registry: Registry, value: Any) -> str:
     if not isinstance(value, str) or value not in registry:
         raise ValueError(registry.unknown_message(value))
@@ -256,6 +324,8 @@ def _describe(error: dict) -> str:
         message = f"{message}, got {error['input']!r}"
     if not key or message.startswith(f"{key}."):  # the message already names the key
         return message
+    if message.startswith("."):  # the message names a key below this one
+        return key + message
     return f"{key}: {message}"
 
 
@@ -287,11 +357,13 @@ def read_params(path: str | Path = "params.yaml") -> dict:
 
 
 def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
-    """A copy of `raw` with `overrides` applied: dotted keys (`model.g_activation`) or nested sections."""
+    """A copy of `raw` with `overrides` applied: dotted keys (`model.g_activation`), or sections
+    (`{"model": {"g_activation": "elu"}}`) whose values replace those of the section one by one (a
+    mapping value such as `loss.options` or `search.space`, whose keys may hold dots, is replaced whole)."""
     merged = copy.deepcopy(raw)
     for key, value in overrides.items():
         if isinstance(value, dict) and "." not in key and isinstance(merged.get(key), dict):
-            merged[key] = with_overrides(merged[key], value)
+            merged[key].update(copy.deepcopy(value))
             continue
         *parents, leaf = key.split(".")
         node = merged

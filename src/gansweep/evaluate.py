@@ -3,6 +3,8 @@ all from one pass of generated images through Inception."""
 from __future__ import annotations
 
 import functools
+import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -10,7 +12,7 @@ import torch
 from gansweep.config import Config, MetricsConfig
 from gansweep.data.prepared import to_uint8
 from gansweep.metrics.fid import frechet_distance, statistics
-from gansweep.metrics.inception import inception_features
+from gansweep.metrics.inception import default_device, inception_features
 from gansweep.metrics.inception_score import inception_score, load_logits_weight
 from gansweep.metrics.kid import kernel_inception_distance
 from gansweep.metrics.precision_recall import precision_recall
@@ -75,3 +77,39 @@ def selection_score(generator, selection: dict, cfg: Config) -> dict:
 @functools.lru_cache(maxsize=1)
 def logits_weight() -> np.ndarray:
     return load_logits_weight()
+
+
+def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict, metrics_path: Path, samples_path: Path) -> dict:
+    """What the `evaluate` stage (and a study trial, after training) does: the reported metrics of
+    the best and the last generator in `models_dir` -> metrics_path (JSON), a sample grid of the
+    best -> samples_path, both logged with the metrics to the training's MLflow run (`run`, as
+    train() returns it). Returns the metrics."""
+    from PIL import Image
+
+    from gansweep import tracking
+    from gansweep.callbacks import grid_image
+    from gansweep.generators import load_generator
+    from gansweep.protocol import protocol
+
+    client = tracking.client(run["tracking_uri"])  # an unreachable store fails here, before any work
+    best = load_generator(models_dir / "generator_best.pt", default_device())
+    same = run["best_epoch"] == run["last_epoch"]
+    best_metrics, _ = score(best, reference, cfg.metrics)
+    last_metrics = best_metrics if same else score(load_generator(models_dir / "generator.pt", default_device()), reference, cfg.metrics)[0]
+    metrics = {**best_metrics, "best_epoch": run["best_epoch"], "last": last_metrics, **protocol(cfg)}
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    grid = grid_image(next(generated_batches(best, 64, latent_seed(cfg.metrics.seed, REPORT), batch_size=64)))
+    samples_path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(samples_path)
+
+    run_id = tracking.run_for_metrics(client, run["run_id"], cfg)
+    with tracking.reopened(client, run_id):
+        for key, value in best_metrics.items():
+            client.log_metric(run_id, key, value, step=run["last_epoch"])
+            client.log_metric(run_id, f"{key}_last", last_metrics[key], step=run["last_epoch"])
+        for key, value in protocol(cfg).items():
+            client.set_tag(run_id, f"protocol.{key}", value)
+        client.log_artifact(run_id, str(metrics_path))
+        client.log_artifact(run_id, str(samples_path))
+    return {**metrics, "run_id": run_id}

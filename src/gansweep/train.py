@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import lightning.pytorch as pl
+import optuna
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
@@ -131,7 +132,7 @@ def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> str:
                 raise
             # deleted from the store meanwhile: record the rest of the training in a new run
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
-    return client.create_run(experiment, run_name=run_name(cfg), tags=tags).info.run_id
+    return client.create_run(experiment, run_name=run_name(cfg), tags={k: str(v) for k, v in tags.items()}).info.run_id  # a REST store takes strings only
 
 
 def train(
@@ -219,10 +220,11 @@ def train(
         client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
         client.set_terminated(run_id, "FINISHED")  # only now is the run's content complete
     except BaseException as err:
-        interrupted = isinstance(err, (KeyboardInterrupt, SystemExit))
-        reason = "interrupted" if interrupted else (str(err).splitlines() or [type(err).__name__])[0]
+        # Stopped on purpose (Ctrl-C, a study's pruner): KILLED; anything else: FAILED.
+        stopped = isinstance(err, (KeyboardInterrupt, SystemExit, optuna.TrialPruned))
+        reason = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else (str(err).splitlines() or [type(err).__name__])[0]
         client.set_tag(run_id, "gansweep.error", reason[:500])
-        client.set_terminated(run_id, "KILLED" if interrupted else "FAILED")
+        client.set_terminated(run_id, "KILLED" if stopped else "FAILED")
         raise
     if checkpoint_dir is not None:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)

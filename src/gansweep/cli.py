@@ -1,0 +1,110 @@
+"""`gansweep`: the command line of what is not a DVC stage.
+
+    gansweep study [-S key=value ...] [--n-trials N] [--timeout S] [--workers N|auto]
+                   [--storage URL] [--study-name NAME]       run (or resume) params.yaml's study
+    gansweep train-best [--study-name NAME]                   train its best params as a DVC experiment
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import yaml
+
+from gansweep.registry import ConfigError
+
+
+def overrides_from(args) -> dict:
+    values = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"-S {item}: expected key=value, e.g. -S train.epochs=4")
+        values[key.strip()] = yaml.safe_load(value)
+    flags = {"n_trials": "search.n_trials", "timeout": "search.timeout", "workers": "search.workers",
+             "storage": "search.storage", "study_name": "search.study"}
+    for attr, key in flags.items():
+        value = getattr(args, attr, None)
+        if value is not None:
+            values[key] = yaml.safe_load(value) if attr == "workers" else value
+    return values
+
+
+def study(args, argv) -> None:
+    from gansweep import study as studies
+    from gansweep.config import load_config
+
+    cfg = load_config(args.params, overrides_from(args))
+    if args.worker_rank is not None:
+        studies.work(cfg, args.worker_rank)
+        return
+    studies.run(cfg, argv)
+    folder = studies.study_dir(cfg.search)
+    best = yaml.safe_load((folder / "best_params.yaml").read_text())
+    if best["trial"] is None:
+        print(f"no trial completed; results in {folder}/")
+        return
+    print(f"best trial {best['trial']}: {best['objective']} {best['value']:.4g} with {best['params']}")
+    print(f"results: {folder}/trials.csv, {folder}/best_params.yaml; train it: gansweep train-best --study-name {cfg.search.study}")
+
+
+def dvc_set(key: str, value) -> str:
+    """A `dvc exp run -S` argument (Hydra's override grammar)."""
+    if isinstance(value, dict):
+        return f"{key}={{{', '.join(f'{k}: {v!r}' for k, v in value.items())}}}"
+    if isinstance(value, bool):
+        return f"{key}={str(value).lower()}"
+    return f"{key}={'null' if value is None else value}"
+
+
+def train_best(args) -> None:
+    from gansweep.config import load_config
+    from gansweep.study import study_dir
+
+    cfg = load_config(args.params, overrides_from(args))
+    path = study_dir(cfg.search) / "best_params.yaml"
+    if not path.exists():
+        raise ConfigError(f"{path} is missing: run `gansweep study --study-name {cfg.search.study}` first")
+    best = yaml.safe_load(path.read_text())
+    if not best.get("params"):
+        raise ConfigError(f"{path}: no trial of study '{cfg.search.study}' has completed yet")
+    command = ["dvc", "exp", "run", "-n", f"{cfg.search.study}-best"]
+    for key, value in best["params"].items():
+        command += ["-S", dvc_set(key, value)]
+    print(" ".join(command), flush=True)
+    if not args.dry_run:
+        sys.exit(subprocess.run(command).returncode)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="gansweep", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_ in (("study", "run or resume params.yaml's Optuna study"), ("train-best", "train a study's best params with `dvc exp run`")):
+        sub = commands.add_parser(name, help=help_)
+        sub.add_argument("--params", default="params.yaml")
+        sub.add_argument("-S", "--set", action="append", metavar="KEY=VALUE", help="override a params.yaml value, as dvc exp run -S")
+        sub.add_argument("--study-name")
+        if name == "study":
+            sub.add_argument("--n-trials", type=int)
+            sub.add_argument("--timeout", type=float, help="seconds")
+            sub.add_argument("--workers", help="auto or a number")
+            sub.add_argument("--storage", help="postgresql://user@host:port/db (default: a journal file under studies/)")
+            sub.add_argument("--worker-rank", type=int, help=argparse.SUPPRESS)
+        else:
+            sub.add_argument("--dry-run", action="store_true", help="print the command only")
+    args = parser.parse_args(argv)
+    try:
+        study(args, argv) if args.command == "study" else train_best(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        if getattr(args, "worker_rank", None) is None:
+            print("interrupted: every finished trial is kept; run the same command to resume", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

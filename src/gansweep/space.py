@@ -1,0 +1,143 @@
+"""A study's search space (params.yaml `search.space`): dotted params keys -> a choice list or a
+range {low, high, log, step}. Checked once against params.yaml (`check`), then sampled per trial
+(`suggest`).
+
+Only model, loss, regularization and train keys can be searched: data and the metrics protocol are
+the ground every trial of a study is measured on. A loss's own options are keyed
+`loss.options.<loss>.<option>` and are sampled only in trials whose `loss.name` is that loss.
+"""
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SEARCHABLE = ("model", "loss", "regularization", "train")
+OPTIONS = "loss.options."
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0, got {self.low:g}")
+        if self.log and self.step is not None:
+            raise ValueError("a log range takes no step")
+        return self
+
+
+Spec = typing.Union[list, Range]
+
+
+def _field(run_config_class, key: str):
+    """The pydantic field behind a dotted key, or a one-line error naming the valid keys."""
+    section, _, name = key.partition(".")
+    if section not in SEARCHABLE:
+        raise ValueError(f"{key}: only {', '.join(SEARCHABLE)} keys can be searched (data and metrics are the study's fixed ground)")
+    model = run_config_class.model_fields[section].annotation
+    if name not in model.model_fields or name == "options":
+        valid = [f"{section}.{n}" for n in model.model_fields if n != "options"]
+        raise ValueError(f"{key}: unknown key; valid keys here: {', '.join(valid)}" + (", loss.options.<loss>.<option>" if section == "loss" else ""))
+    return model.model_fields[name]
+
+
+def _is_int(field) -> bool:
+    kinds = set(typing.get_args(field.annotation)) or {field.annotation}
+    return int in kinds and float not in kinds
+
+
+def check(space: dict[str, Spec], base, sampler: str) -> None:
+    """Raises ValueError naming the first bad entry: an unknown key, an empty choice list, a choice
+    that params.yaml's validation rejects on its own, a reversed range, a range the grid cannot
+    enumerate. `base` is the run config (params.yaml without `search`) that trials start from."""
+    from gansweep.losses import LOSSES, build_loss
+
+    if not space:
+        raise ValueError("space: empty; give at least one key")
+    run_class, dump = type(base), base.model_dump()
+    for key, spec in space.items():
+        where = f"space.{key}"
+        if isinstance(spec, list):
+            if not spec:
+                raise ValueError(f"{where}: empty choice list")
+            bad = [v for v in spec if not isinstance(v, (str, int, float, bool)) and v is not None]
+            if bad:
+                raise ValueError(f"{where}: choices must be names, numbers, booleans or null, got {bad[0]!r}")
+        values = spec if isinstance(spec, list) else [spec.low, spec.high]
+        if key.startswith(OPTIONS):
+            loss, _, option = key.removeprefix(OPTIONS).partition(".")
+            if loss not in LOSSES:
+                raise ValueError(f"{where}: {LOSSES.unknown_message(loss)}")
+            try:
+                for value in values:
+                    build_loss(loss, {option: value})
+            except ValueError as err:
+                raise ValueError(f"{where}: {err}") from None
+            integer = False
+        else:
+            try:
+                field = _field(run_class, key)
+            except ValueError as err:
+                raise ValueError(f"space.{err}") from None
+            integer = _is_int(field)
+            if isinstance(spec, Range) and integer and not all(float(v).is_integer() for v in (spec.low, spec.high, spec.step or 1)):
+                raise ValueError(f"{where}: {key} is an integer; give integer low, high and step")
+            for value in values:
+                _check_value(run_class, dump, key, value, where)
+        if sampler == "grid" and isinstance(spec, Range) and spec.step is None and not integer:
+            raise ValueError(f"{where}: the grid sampler enumerates its points: give a choice list or a range with a step")
+
+
+def _check_value(run_class, dump: dict, key: str, value, where: str) -> None:
+    from gansweep.config import with_overrides
+
+    try:
+        run_class.model_validate(with_overrides(dump, {key: int(value) if isinstance(value, float) and _is_int(_field(run_class, key)) else value}))
+    except ValidationError as err:
+        loc = tuple(key.split("."))
+        for error in err.errors():
+            if tuple(str(p) for p in error["loc"]) == loc:  # the value itself is wrong, not its combination
+                message = error["msg"].removeprefix("Value error, ")
+                shown = "got" in message or "unknown" in message or "expected" in message
+                raise ValueError(f"{where}: {message}" if shown else f"{where}: {message}, got {value!r}") from None
+    except ValueError:
+        pass  # a combination the trial will record as failed (e.g. a penalty with a batch-norm critic)
+
+
+def suggest(trial, space: dict[str, Spec], run_class) -> dict[str, Any]:
+    """Dotted params.yaml overrides for one trial. A loss's options are suggested only when that
+    loss is the trial's (so TPE never spends trials on options that do nothing)."""
+    params = {key: _suggest(trial, key, spec, _is_int(_field(run_class, key))) for key, spec in space.items() if not key.startswith(OPTIONS)}
+    loss = params.get("loss.name")
+    for key, spec in space.items():
+        if key.startswith(OPTIONS) and key.removeprefix(OPTIONS).partition(".")[0] == loss:
+            params[key] = _suggest(trial, key, spec, False)
+    return overrides(params, loss)
+
+
+def overrides(params: dict[str, Any], loss: str | None) -> dict[str, Any]:
+    """A trial's Optuna params as params.yaml overrides: `loss.options.<loss>.<option>` becomes
+    the whole `loss.options` mapping of the trial's loss (replacing params.yaml's, which may
+    belong to another loss)."""
+    result = {key: value for key, value in params.items() if not key.startswith(OPTIONS)}
+    options = {key.removeprefix(OPTIONS).partition(".")[2]: value for key, value in params.items() if key.startswith(OPTIONS)}
+    if options or loss is not None:
+        result["loss.options"] = options
+    return result
+
+
+def _suggest(trial, name: str, spec: Spec, integer: bool):
+    if isinstance(spec, list):
+        return trial.suggest_categorical(name, spec)
+    if integer:
+        return trial.suggest_int(name, int(spec.low), int(spec.high), step=int(spec.step or 1), log=spec.log)
+    return trial.suggest_float(name, spec.low, spec.high, step=spec.step, log=spec.log)

@@ -1,0 +1,418 @@
+"""Optuna studies over params.yaml's `search.space` (`gansweep study`, `pipeline/study.py`).
+
+One launcher process prepares the study (storage, the parent MLflow run) and starts the workers:
+one process per visible GPU (each pinned to its device with CUDA_VISIBLE_DEVICES) or as many as
+asked. Each worker runs trials until the study holds `search.n_trials` trials that finished on
+their own (complete, pruned, or failed for a reason of their own). A trial is the `train` and
+`evaluate` stages' own code (gansweep.train.train, gansweep.evaluate.evaluate_training) run in
+studies/<study>/trials/<number>/; it reports the selection KID to the pruner as it trains and
+returns the reported FID (or KID) of its selected generator.
+
+A worker that dies leaves its trial RUNNING. On PostgreSQL, Optuna's heartbeat finds it; on the
+local journal file (Optuna has no heartbeat there) every worker checks, before each trial, the
+RUNNING trials of its own machine whose process is gone. Either way the trial is marked FAIL, its
+MLflow run KILLED, and the same params are queued again (`retry_of`), so nothing is lost and the
+lost trial does not count towards n_trials.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import optuna
+from optuna.trial import TrialState
+
+import gansweep
+from gansweep import paths, space, tracking
+from gansweep.config import Config, ConfigError, RunConfig, with_overrides
+from gansweep.metrics.fid import load_statistics
+from gansweep.protocol import REPORT, SELECTION, check_reference, protocol
+
+STUDIES = Path("studies")
+FINISHED_ON_THEIR_OWN = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+MAX_RETRIES = 2
+
+
+def study_dir(search) -> Path:
+    return tracking.workspace_root() / STUDIES / search.study
+
+
+def masked(url: str | None) -> str:
+    """The storage URL with any password replaced: what logs, tags and files may show."""
+    if not url:
+        return "journal file"
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def open_storage(search, folder: Path):
+    """The study's storage: a journal file in `folder`, or PostgreSQL with heartbeats."""
+    url = search.storage
+    if url is None:
+        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
+
+        folder.mkdir(parents=True, exist_ok=True)
+        path = str(folder / "journal.log")
+        return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+    if urlsplit(url).scheme not in ("postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgres"):
+        raise ConfigError(f"search.storage: use null (a journal file under studies/) or postgresql://user@host:port/db, got {masked(url)}")
+    url = url.replace("postgres://", "postgresql://", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}},
+                heartbeat_interval=search.heartbeat,
+                grace_period=2 * search.heartbeat,
+                heartbeat_stale_trial_callback=requeue,
+            )
+        except Exception as err:  # sqlalchemy/psycopg2 errors: one line, the password never in it
+            reason = " ".join(str(getattr(err, "orig", None) or err).split())
+            hint = " (give the password in the URL, PGPASSWORD or ~/.pgpass)" if "password" in reason else ""
+            raise ConfigError(f"search.storage: cannot use {masked(url)}: {reason.replace(search.storage, masked(url))}{hint}") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Dead workers
+
+
+def _process_start(pid: int) -> int | None:
+    """The kernel's start time of a live process (field 22 of /proc/<pid>/stat), else None.
+    Comparing it guards against a reused pid; a zombie counts as dead."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def this_worker() -> dict:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())}
+
+
+def _dead(trial) -> bool:
+    owner = trial.user_attrs.get("worker")
+    if owner is None:  # died between ask() and recording its owner
+        return trial.datetime_start is not None and time.time() - trial.datetime_start.timestamp() > 60
+    return owner["host"] == socket.gethostname() and _process_start(owner["pid"]) != owner["start"]
+
+
+def requeue(study: optuna.Study, trial) -> None:
+    """A trial lost with its worker: its MLflow run is marked KILLED and its params queued again.
+    Also Optuna's stale-trial callback for PostgreSQL (the trial is already FAIL there)."""
+    _end_mlflow_run(study, trial.number, "KILLED", "its worker died")
+    retries = trial.user_attrs.get("retries", 0)
+    if retries >= MAX_RETRIES:
+        return
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs={"retry_of": trial.number, "retries": retries + 1},
+        )
+    )
+
+
+def reap(study: optuna.Study) -> None:
+    """Fails and requeues the RUNNING trials of this machine whose worker process is gone (the
+    journal storage has no heartbeat; PostgreSQL's is Optuna's own)."""
+    if isinstance(study._storage, optuna.storages.RDBStorage):
+        optuna.storages.fail_stale_trials(study)
+        return
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not _dead(trial):
+            continue
+        try:
+            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another worker got there first
+        requeue(study, study._storage.get_trial(trial._trial_id))
+
+
+def _settles(study: optuna.Study) -> bool:
+    """Whether a RUNNING trial may still end up queued again, so a worker with nothing to do waits:
+    any on PostgreSQL (the heartbeat settles it), those of this machine on the journal file."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if isinstance(study._storage, optuna.storages.RDBStorage):
+        return bool(running)
+    host = socket.gethostname()
+    return any(t.user_attrs.get("worker", {}).get("host") == host for t in running)
+
+
+def counted(study: optuna.Study) -> int:
+    """Trials that count towards n_trials: finished on their own (a trial lost with its worker
+    and queued again does not), or running."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
+    return sum(t.state == TrialState.RUNNING or (t.state in FINISHED_ON_THEIR_OWN and t.number not in retried) for t in trials)
+
+
+# ----------------------------------------------------------------------------------------------
+# MLflow
+
+
+def _trial_runs(client, experiment_id: str, study_name: str, number: int):
+    return client.search_runs([experiment_id], f"tags.`gansweep.trial` = '{study_name}/{number}'")
+
+
+def _end_mlflow_run(study: optuna.Study, number: int, status: str, reason: str) -> None:
+    attrs = study.user_attrs
+    if "mlflow_experiment_id" not in attrs:
+        return
+    client = tracking.client(attrs["mlflow_tracking_uri"])
+    for run in _trial_runs(client, attrs["mlflow_experiment_id"], study.study_name, number):
+        if run.info.status == "RUNNING":
+            client.set_tag(run.info.run_id, "gansweep.error", reason)
+            client.set_terminated(run.info.run_id, status)
+
+
+def _record_state(study: optuna.Study, trial) -> None:
+    """After each trial: its final state (and value) on its MLflow run."""
+    attrs = study.user_attrs
+    client = tracking.client(attrs["mlflow_tracking_uri"])
+    for run in _trial_runs(client, attrs["mlflow_experiment_id"], study.study_name, trial.number):
+        client.set_tag(run.info.run_id, "optuna.trial_state", trial.state.name)
+        if trial.value is not None:
+            client.set_tag(run.info.run_id, "optuna.value", trial.value)
+
+
+def parent_run(study: optuna.Study, cfg: Config, client) -> str:
+    """The study's MLflow run (the trials' runs are nested under it), made once per study."""
+    attrs = study.user_attrs
+    if "mlflow_parent_run_id" in attrs:
+        client.update_run(attrs["mlflow_parent_run_id"], status="RUNNING")
+        return attrs["mlflow_parent_run_id"]
+    search = cfg.search
+    experiment = tracking.experiment_id(client, cfg.tracking.experiment)
+    run_id = client.create_run(
+        experiment,
+        run_name=f"study {search.study}",
+        tags={"gansweep.study": search.study, "optuna.sampler": search.sampler, "optuna.pruner": search.pruner,
+              "optuna.storage": masked(search.storage), "mlflow.source.git.commit": tracking.git_commit()},
+    ).info.run_id
+    client.log_param(run_id, "search.objective", search.objective)
+    client.log_param(run_id, "search.space", json.dumps({k: v if isinstance(v, list) else v.model_dump() for k, v in search.space.items()}))
+    study.set_user_attr("mlflow_parent_run_id", run_id)
+    study.set_user_attr("mlflow_experiment_id", experiment)
+    study.set_user_attr("mlflow_tracking_uri", client.tracking_uri)
+    return run_id
+
+
+# ----------------------------------------------------------------------------------------------
+# Trials
+
+
+def make_sampler(search, rank: int):
+    seed = search.seed + rank  # workers with one seed would propose the same params
+    if search.sampler == "tpe":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+    if search.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.BruteForceSampler(seed=seed)  # every point, conditional options included
+
+
+def make_pruner(search, cfg: RunConfig):
+    if search.pruner == "hyperband":
+        every = cfg.train.eval_every_n_epochs or cfg.train.epochs
+        return optuna.pruners.HyperbandPruner(min_resource=every, max_resource=cfg.train.epochs, reduction_factor=3)
+    if search.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+    return optuna.pruners.NopPruner()
+
+
+class Objective:
+    """One trial: the sampled params on top of params.yaml, trained and evaluated like the stages."""
+
+    def __init__(self, cfg: Config, parent_run_id: str):
+        self.cfg, self.search, self.parent = cfg, cfg.search, parent_run_id
+        self.base = cfg.run_config().model_dump()
+        self.reference = load_statistics(paths.REFERENCE_STATS)
+        check_reference(self.reference, cfg, REPORT)
+        check_reference(load_statistics(paths.SELECTION_STATS), cfg, SELECTION)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from gansweep.evaluate import evaluate_training
+        from gansweep.train import train
+
+        trial.set_user_attr("worker", this_worker())
+        overrides = space.suggest(trial, self.search.space, RunConfig)
+        trial.set_user_attr("overrides", overrides)
+        folder = study_dir(self.search) / "trials" / f"{trial.number:04d}"
+        tags = {"mlflow.parentRunId": self.parent, "gansweep.trial": f"{self.search.study}/{trial.number}",
+                "optuna.trial_number": str(trial.number), "optuna.study": self.search.study}  # str: a REST store refuses others
+        try:
+            cfg = RunConfig.model_validate(with_overrides(self.base, overrides))
+        except (ConfigError, ValueError) as err:
+            self._rejected(trial, overrides, tags, err)
+            raise
+        try:
+            run = train(cfg, paths.prepared_split("train"), folder / "models", folder, selection_path=paths.SELECTION_STATS,
+                        checkpoints=folder / "checkpoints", tags=tags, on_score=self._pruning(trial))
+            metrics = evaluate_training(cfg, run, folder / "models", self.reference, folder / "metrics.json", folder / "samples.png")
+        except optuna.TrialPruned:
+            raise
+        except (KeyboardInterrupt, SystemExit):
+            trial.set_user_attr("fail_reason", "interrupted")
+            requeue_later = optuna.trial.create_trial(state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
+                                                      user_attrs={"retry_of": trial.number, "retries": 0})
+            trial.study.add_trial(requeue_later)
+            raise KeyboardInterrupt from None  # Optuna marks the trial FAIL, then the worker stops
+        except Exception as err:
+            trial.set_user_attr("fail_reason", (str(err).splitlines() or [type(err).__name__])[0][:500])
+            raise
+        for key in ("fid", "kid", "precision", "recall"):
+            trial.set_user_attr(key, metrics[key])
+        trial.set_user_attr("mlflow_run_id", run["run_id"])
+        return metrics[self.search.objective]
+
+    def _pruning(self, trial):
+        def on_score(epoch: int, metrics: dict) -> None:
+            trial.report(metrics["kid"], epoch + 1)  # steps: epochs trained
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection KID {metrics['kid']:.4f})")
+
+        return on_score
+
+    def _rejected(self, trial, overrides: dict, tags: dict, err: Exception) -> None:
+        """A combination params.yaml's validation refuses: recorded, never trained."""
+        from mlflow.entities import Param
+
+        reason = str(err).removeprefix("params.yaml: ")
+        trial.set_user_attr("fail_reason", reason[:500])
+        client = tracking.client()
+        experiment = tracking.experiment_id(client, self.cfg.tracking.experiment)
+        run_id = client.create_run(experiment, run_name=f"trial {trial.number} (rejected)", tags={**tags, "gansweep.error": reason[:500]}).info.run_id
+        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in overrides.items()])
+        client.set_terminated(run_id, "FAILED")
+
+
+def work(cfg: Config, rank: int) -> None:
+    """One worker: trials until the study has n_trials (or the time is up)."""
+    import torch
+
+    search = cfg.search
+    if not torch.cuda.is_available():
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("GANSWEEP_WORKERS", "1")))))
+    storage = open_storage(search, study_dir(search))
+    study = optuna.load_study(study_name=search.study, storage=storage, sampler=make_sampler(search, rank),
+                              pruner=make_pruner(search, cfg.run_config()))
+    objective = Objective(cfg, study.user_attrs["mlflow_parent_run_id"])
+    deadline = None if search.timeout is None else time.time() + search.timeout
+    while True:
+        reap(study)
+        if deadline is not None and time.time() >= deadline:
+            return
+        if counted(study) >= search.n_trials:
+            if not _settles(study):
+                return
+            time.sleep(min(search.heartbeat, 2.0) if isinstance(study._storage, optuna.storages.RDBStorage) else 2.0)
+            continue  # a trial of a dead worker may still be queued again
+        study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_record_state])
+        if study._stop_flag:  # the grid is exhausted
+            return
+
+
+# ----------------------------------------------------------------------------------------------
+# The launcher
+
+
+def workers_for(search) -> tuple[int, list[str | None]]:
+    """How many workers, and the device each is pinned to (None: the CPU)."""
+    import torch
+
+    gpus = torch.cuda.device_count()
+    count = (gpus or 1) if search.workers == "auto" else search.workers
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    ids = visible.split(",") if visible else [str(i) for i in range(gpus)]
+    return count, [ids[k % len(ids)] if gpus else None for k in range(count)]
+
+
+def identity_of(cfg: Config) -> dict:
+    """What makes a study the same study: what its trials compute and how it proposes them. Not
+    n_trials, timeout, workers, heartbeat (how long and how wide it runs) nor tracking."""
+    search = cfg.search
+    run = cfg.run_config().model_dump(exclude={"tracking"})
+    return json.loads(json.dumps({
+        "objective": search.objective, "sampler": search.sampler, "pruner": search.pruner, "seed": search.seed,
+        "space": {k: v if isinstance(v, list) else v.model_dump() for k, v in search.space.items()},
+        "params": run, "protocol": protocol(cfg),
+    }))
+
+
+def prepare(cfg: Config):
+    """Opens (or creates) the study, checks it is the same study, makes its parent MLflow run."""
+    search = cfg.search
+    storage = open_storage(search, study_dir(search))
+    for path in (paths.prepared_split("train"), paths.REFERENCE_STATS, paths.SELECTION_STATS):
+        if not path.exists():
+            raise ConfigError(f"{path} is missing: run `dvc repro` (or `dvc repro reference_stats selection_stats`) first")
+    client = tracking.client()
+    study = optuna.create_study(study_name=search.study, storage=storage, direction="minimize", load_if_exists=True)
+    identity = identity_of(cfg)
+    stored = study.user_attrs.get("identity")
+    if stored is None:
+        study.set_user_attr("identity", identity)
+    elif stored != identity:
+        changed = ", ".join(_changes(stored, identity))
+        raise ConfigError(f"study '{search.study}' in {masked(search.storage)} was made with other values of {changed}: "
+                          "resume it with those, or give the new study another name (search.study or --study-name)")
+    parent_run(study, cfg, client)
+    reap(study)
+    return study
+
+
+def _changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict) and key != "space":
+            keys += _changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def run(cfg: Config, argv: list[str]) -> optuna.Study:
+    """`gansweep study`: prepares the study, runs the workers, writes the results."""
+    search = cfg.search
+    study = prepare(cfg)
+    count, devices = workers_for(search)
+    done = counted(study)
+    print(f"study '{search.study}' ({masked(search.storage)}): {done} of {search.n_trials} trials done; "
+          f"{count} worker{'s' if count > 1 else ''} on {', '.join(f'cuda:{d}' for d in devices) if devices[0] else 'the CPU'}")
+    interrupted = False
+    src = str(Path(gansweep.__file__).resolve().parents[1])  # the launcher's own code (its checkout's src/)
+    env = {**os.environ, "GANSWEEP_WORKERS": str(count), "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    procs = []
+    try:
+        for rank, device in enumerate(devices):
+            worker_env = {**env, **({"CUDA_VISIBLE_DEVICES": device} if device is not None else {})}
+            procs.append(subprocess.Popen([sys.executable, "-m", "gansweep.cli", *argv, "--worker-rank", str(rank)], env=worker_env))
+        for proc in procs:
+            proc.wait()
+    except KeyboardInterrupt:
+        interrupted = True
+        for proc in procs:
+            proc.wait()  # each stops its trial (FAIL, queued again) and exits
+    from gansweep.study_results import write_results
+
+    write_results(study, cfg, finished=not interrupted and counted(study) >= search.n_trials)
+    if interrupted:
+        raise KeyboardInterrupt
+    failed = [p.returncode for p in procs if p.returncode]
+    if failed:
+        raise RuntimeError(f"{len(failed)} worker(s) exited with status {failed}: see their output above")
+    return study

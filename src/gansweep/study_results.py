@@ -1,0 +1,95 @@
+"""What a study leaves behind: studies/<study>/trials.csv and best_params.yaml (the DVC outputs of
+the study pipeline), and its parent MLflow run: the best trial, the best params, and the study's
+plots (optimization history, parameter importances, parallel coordinates) as images."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import optuna
+import yaml
+from optuna.trial import TrialState
+
+from gansweep import tracking
+
+
+def _study_dir(cfg) -> Path:
+    from gansweep.study import study_dir
+
+    return study_dir(cfg.search)
+
+
+def trials_table(study: optuna.Study):
+    """One row per trial: number, state, value, params (as params.yaml overrides), scores, reason."""
+    frame = study.trials_dataframe(attrs=("number", "state", "value", "datetime_start", "duration", "params", "user_attrs"))
+    return frame.drop(columns=[c for c in frame.columns if c in ("user_attrs_worker", "user_attrs_overrides")])
+
+
+def best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return min(complete, key=lambda t: t.value) if complete else None
+
+
+def best_params(study: optuna.Study, cfg) -> dict:
+    trial = best(study)
+    if trial is None:
+        return {"study": cfg.search.study, "trial": None, "params": {}, "note": "no trial has completed yet"}
+    return {
+        "study": cfg.search.study,
+        "objective": cfg.search.objective,
+        "value": trial.value,
+        "trial": trial.number,
+        "mlflow_run_id": trial.user_attrs.get("mlflow_run_id"),
+        "params": trial.user_attrs["overrides"],  # params.yaml keys: what `gansweep train-best` applies
+    }
+
+
+def save_plots(study: optuna.Study, folder: Path) -> list[Path]:
+    """Optuna's matplotlib plots as PNG; a plot that needs more trials than there are is skipped."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as plots
+
+    saved = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, plot in (("optimization_history", plots.plot_optimization_history),
+                       ("param_importances", plots.plot_param_importances),
+                       ("parallel_coordinate", plots.plot_parallel_coordinate)):
+        with warnings.catch_warnings(), matplotlib.rc_context():  # the plots restyle matplotlib globally
+            warnings.simplefilter("ignore")
+            try:
+                axes = plot(study)
+            except (ValueError, RuntimeError, ZeroDivisionError):
+                continue  # e.g. importances need two completed trials
+            figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
+            path = folder / f"{name}.png"
+            figure.savefig(path, bbox_inches="tight", dpi=100)
+            plt.close(figure)
+            saved.append(path)
+    return saved
+
+
+def write_results(study: optuna.Study, cfg, finished: bool) -> dict:
+    folder = _study_dir(cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = trials_table(study)
+    table.to_csv(folder / "trials.csv", index=False)
+    result = best_params(study, cfg)
+    (folder / "best_params.yaml").write_text(yaml.safe_dump(result, sort_keys=False))
+
+    attrs = study.user_attrs
+    client = tracking.client(attrs["mlflow_tracking_uri"])
+    parent = attrs["mlflow_parent_run_id"]
+    states = table["state"].value_counts().to_dict() if len(table) else {}
+    for state in ("COMPLETE", "PRUNED", "FAIL"):
+        client.log_metric(parent, f"trials_{state.lower()}", states.get(state, 0))
+    if result["trial"] is not None:
+        client.log_metric(parent, f"best_{result['objective']}", result["value"])
+        client.set_tag(parent, "optuna.best_trial", result["trial"])
+        client.set_tag(parent, "optuna.best_params", yaml.safe_dump(result["params"], default_flow_style=True).strip())
+    for path in [folder / "trials.csv", folder / "best_params.yaml", *save_plots(study, folder / "plots")]:
+        client.log_artifact(parent, str(path), artifact_path="study" if path.suffix != ".png" else "plots")
+    client.set_terminated(parent, "FINISHED" if finished else "KILLED")
+    return result

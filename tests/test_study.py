@@ -1,0 +1,169 @@
+"""Real Optuna studies of tiny trials, run by the `gansweep study` command in a project folder:
+real worker processes, the real journal file, real MLflow store, real kill -9."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from gansweep.config import read_params, with_overrides
+from gansweep.metrics.fid import save_statistics
+from gansweep.metrics.inception import inception_features, iterate
+from gansweep.protocol import REPORT, SELECTION, describe, real_images
+from helpers import ROOT, make_config, real_digits
+
+TINY = {
+    "model": {"latent_dim": 8, "g_width": 8, "d_width": 8},
+    "train": {"epochs": 3, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 1,
+              "eval_images": 8, "eval_reference_images": 12},
+    "metrics": {"reference_images": 12, "generated_images": 10, "kid_subsets": 2, "kid_subset_size": 5},
+}
+SEARCH = {
+    "search.study": "tiny", "search.n_trials": 6, "search.workers": 2, "search.pruner": "hyperband",
+    "search.space": {
+        "model.g_activation": ["relu", "elu"],
+        "loss.name": ["non_saturating", "lsgan", "ebgan"],
+        "loss.options.ebgan.margin": {"low": 5.0, "high": 15.0},
+        "train.lr_g": [2.0e-4, 1.0],  # a learning rate no GAN survives: the pruner has something to prune
+    },
+}
+
+
+def make_project(folder, **extra):
+    params = with_overrides(with_overrides(read_params(ROOT / "params.yaml"), TINY), {**SEARCH, **extra})
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    data_path, _ = real_digits(folder / "data" / "prepared", 96)
+    cfg = make_config(**TINY)
+    images = {"train": __import__("numpy").load(data_path)["images"]}
+    for purpose, name in ((REPORT, "reference.npz"), (SELECTION, "selection.npz")):
+        chosen = real_images(cfg, images, purpose)
+        features = inception_features(iterate(chosen), total=len(chosen), device="cpu")
+        save_statistics(folder / "data" / "stats" / name, features, **describe(cfg, purpose))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return make_project(tmp_path_factory.mktemp("study-project"))
+
+
+def gansweep(project, *args, env=None, timeout=900):
+    return subprocess.run([sys.executable, "-m", "gansweep.cli", *args], cwd=project, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def load(project, name="tiny", storage=None):
+    storage = storage or optuna.storages.journal.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(project / "studies" / name / "journal.log")))
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def trial_runs(client, study):
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    return client.search_runs([study.user_attrs["mlflow_experiment_id"]], f"tags.`mlflow.parentRunId` = '{parent}'")
+
+
+def check_study(project, study, client, n_trials):
+    trials = study.get_trials()
+    assert not [t.number for t in trials if t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)]
+    retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
+    finished = [t for t in trials if t.number not in retried]
+    assert len(finished) >= n_trials
+    # every trial exactly once in MLflow, nested under the study's run, with its state and params
+    runs = trial_runs(client, study)
+    by_trial = {}
+    for run in runs:
+        by_trial.setdefault(int(run.data.tags["optuna.trial_number"]), []).append(run)
+    assert sorted(by_trial) == sorted(t.number for t in trials) and all(len(r) == 1 for r in by_trial.values())
+    for trial in trials:
+        [run] = by_trial[trial.number]
+        expected = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": ("FAILED", "KILLED")}[trial.state.name]
+        assert run.info.status in expected, (trial.number, trial.state, run.info.status)
+        if trial.number not in retried:
+            assert run.data.tags["optuna.trial_state"] == trial.state.name
+        for key, value in trial.user_attrs["overrides"].items():
+            if key != "loss.options":
+                assert run.data.params[key] == str(value)
+    best = min((t for t in trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
+    written = yaml.safe_load((project / "studies" / "tiny" / "best_params.yaml").read_text())
+    assert (written["trial"], written["value"], written["params"]) == (best.number, best.value, best.user_attrs["overrides"])
+    csv = (project / "studies" / "tiny" / "trials.csv").read_text().splitlines()
+    assert len(csv) == len(trials) + 1 and "user_attrs_worker" not in csv[0]
+    parent = client.get_run(study.user_attrs["mlflow_parent_run_id"])
+    assert parent.info.status == "FINISHED" and parent.data.tags["optuna.best_trial"] == str(best.number)
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "plots")} >= {"plots/optimization_history.png"}
+    return trials
+
+
+def test_two_workers_run_a_study_that_prunes_and_records_every_trial_once(project):
+    done = gansweep(project, "study")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "2 workers on the CPU" in done.stdout and "best trial" in done.stdout
+    study = load(project)
+    client = MlflowClient()  # the test's own store (conftest)
+    trials = check_study(project, study, client, 6)
+    states = {t.state.name for t in trials}
+    assert "PRUNED" in states, [(t.number, t.state.name, t.params) for t in trials]
+    workers = {t.user_attrs["worker"]["pid"] for t in trials if "worker" in t.user_attrs}
+    assert len(workers) == 2  # both workers ran trials
+    for trial in trials:  # the loss's own options only when that loss was chosen
+        assert ("loss.options.ebgan.margin" in trial.params) == (trial.params["loss.name"] == "ebgan")
+
+    again = gansweep(project, "study")  # the same command resumes: nothing left to do
+    assert again.returncode == 0 and "6 of 6 trials done" in again.stdout
+    assert len(load(project).get_trials()) == len(trials)
+
+    other = gansweep(project, "study", "-S", "train.epochs=2", timeout=120)  # another budget is another study
+    assert other.returncode == 2 and "was made with other values of params.train.epochs" in other.stderr, other.stderr
+
+
+def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(tmp_path):
+    project = make_project(tmp_path, **{"search.workers": 1, "search.n_trials": 3, "search.pruner": "none"})
+    command = [sys.executable, "-m", "gansweep.cli", "study"]
+    launcher = subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    while not list(project.glob("studies/tiny/trials/*/checkpoints/*/last.ckpt")) and time.time() < deadline and launcher.poll() is None:
+        time.sleep(0.2)
+    os.killpg(launcher.pid, signal.SIGKILL)  # the launcher and its worker
+    launcher.wait()
+    killed = [t for t in load(project).get_trials() if t.state.name == "RUNNING"]
+    assert len(killed) == 1
+
+    done = gansweep(project, "study")
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = load(project)
+    trials = check_study(project, study, MlflowClient(), 3)
+    lost = study.trials[killed[0].number]
+    assert lost.state.name == "FAIL"
+    [retry] = [t for t in trials if t.user_attrs.get("retry_of") == lost.number]
+    assert retry.params == lost.params and retry.state.name != "FAIL"
+    [run] = [r for r in trial_runs(MlflowClient(), study) if r.data.tags["optuna.trial_number"] == str(lost.number)]
+    assert run.info.status == "KILLED" and run.data.tags["gansweep.error"] == "its worker died"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-S", "search.pruner=asha"], "search.pruner: Input should be 'hyperband', 'median' or 'none', got 'asha'"),
+        (["-S", "search.space={model.g_activation: []}"], "search.space.model.g_activation: empty choice list"),
+        (["-S", "search.space={model.g_actvation: [relu]}"], "search.space.model.g_actvation: unknown key; valid keys here: model.latent_dim"),
+        (["-S", "search.space={train.lr_g: {low: 1.0e-3, high: 1.0e-5, log: true}}"], "search.space.train.lr_g: low (0.001) must be below high (1e-05)"),
+        (["-S", "search.space={train.lr_g: {low: 0.0, high: 1.0e-3, log: true}}"], "search.space.train.lr_g: a log range needs low > 0, got 0"),
+        (["-S", "search.sampler=bayes"], "search.sampler: Input should be 'tpe', 'random' or 'grid', got 'bayes'"),
+        (["--storage", "mysql://u@h/db"], "search.storage: use null (a journal file under studies/) or postgresql://user@host:port/db"),
+        (["--storage", "postgresql://gan:s3cret-pw@127.0.0.1:9/optuna"], "search.storage: cannot use postgresql://gan:***@127.0.0.1:9/optuna"),
+    ],
+)
+def test_bad_search_or_storage_says_one_line_exits_2_and_starts_no_trial(tmp_path, args, message):
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    done = gansweep(tmp_path, "study", *args, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    [line] = done.stderr.strip().splitlines()
+    assert message in line and "s3cret" not in done.stdout + done.stderr
+    assert not (tmp_path / "studies").exists() or not list((tmp_path / "studies").rglob("trials"))
