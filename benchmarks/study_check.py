@@ -91,12 +91,12 @@ def write(cfg, study, best, results, seeds, sets):
                "the study did its job.**" if gap > spread else
                f"**The winner does not beat the default by more than the seed spread ({gap:+.2f} FID against an sd of up to "
                f"{spread:.2f}): at this budget the study did not find a better GAN than the defaults.**")
-    flags = " ".join(f"-S {item}" for item in sets)
+    flags = " ".join([f"--study-name {cfg.search.study}", *(f"-S {item}" for item in sets)])
     median = statistics.median(s["durations"])
     lines = [
         "# A study on the CPU, and whether its winner is really better",
         "",
-        f"Made on a fresh clone after `dvc repro selection_stats`, on {platform.machine()} ({_cpu()}, "
+        f"Made on a fresh clone after `dvc repro reference_stats selection_stats`, on {platform.machine()} ({_cpu()}, "
         f"{torch.get_num_threads()} threads), torch {torch.__version__}, dataset {cfg.data.dataset}:",
         "",
         "```bash",

@@ -1,18 +1,24 @@
 """Real Optuna studies of tiny trials, run by the `gansweep study` command in a project folder:
-real worker processes, the real journal file, real MLflow store, real kill -9."""
-import json
+real worker processes, the real journal file, real MLflow store, real kill -9 and Ctrl-C. Two
+workers sharing a study, and pruning, are in test_study_postgres.py (the multi-machine set-up)."""
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+import numpy
 import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from gansweep.config import read_params, with_overrides
+from gansweep.cli import main
+from gansweep.config import load_config, read_params, with_overrides
 from gansweep.metrics.fid import save_statistics
 from gansweep.metrics.inception import inception_features, iterate
 from gansweep.protocol import REPORT, SELECTION, describe, real_images
@@ -20,9 +26,9 @@ from helpers import ROOT, make_config, real_digits
 
 TINY = {
     "model": {"latent_dim": 8, "g_width": 8, "d_width": 8},
-    "train": {"epochs": 3, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 1,
-              "eval_images": 8, "eval_reference_images": 12},
-    "metrics": {"reference_images": 12, "generated_images": 10, "kid_subsets": 2, "kid_subset_size": 5},
+    "train": {"epochs": 2, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 1,
+              "eval_images": 5, "eval_reference_images": 12},
+    "metrics": {"reference_images": 12, "generated_images": 6, "kid_subsets": 2, "kid_subset_size": 5},
 }
 SEARCH = {
     "search.study": "tiny", "search.n_trials": 6, "search.workers": 2, "search.pruner": "hyperband",
@@ -35,22 +41,25 @@ SEARCH = {
 }
 
 
-def make_project(folder, **extra):
-    params = with_overrides(with_overrides(read_params(ROOT / "params.yaml"), TINY), {**SEARCH, **extra})
-    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+@functools.lru_cache(maxsize=1)
+def _inputs():
+    """The prepared data and both statistics, made once per session (Inception is slow on a CPU)."""
+    folder = Path(tempfile.mkdtemp(prefix="gansweep-study-inputs-"))
     data_path, _ = real_digits(folder / "data" / "prepared", 96)
     cfg = make_config(**TINY)
-    images = {"train": __import__("numpy").load(data_path)["images"]}
+    images = {"train": numpy.load(data_path)["images"]}
     for purpose, name in ((REPORT, "reference.npz"), (SELECTION, "selection.npz")):
         chosen = real_images(cfg, images, purpose)
         features = inception_features(iterate(chosen), total=len(chosen), device="cpu")
         save_statistics(folder / "data" / "stats" / name, features, **describe(cfg, purpose))
+    return folder / "data"
+
+
+def make_project(folder, **extra):
+    params = with_overrides(with_overrides(read_params(ROOT / "params.yaml"), TINY), {**SEARCH, **extra})
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    shutil.copytree(_inputs(), folder / "data")
     return folder
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    return make_project(tmp_path_factory.mktemp("study-project"))
 
 
 def gansweep(project, *args, env=None, timeout=900):
@@ -101,30 +110,22 @@ def check_study(project, study, client, n_trials):
     return trials
 
 
-def test_two_workers_run_a_study_that_prunes_and_records_every_trial_once(project):
-    done = gansweep(project, "study")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "2 workers on the CPU" in done.stdout and "best trial" in done.stdout
-    study = load(project)
-    client = MlflowClient()  # the test's own store (conftest)
-    trials = check_study(project, study, client, 6)
-    states = {t.state.name for t in trials}
-    assert "PRUNED" in states, [(t.number, t.state.name, t.params) for t in trials]
-    workers = {t.user_attrs["worker"]["pid"] for t in trials if "worker" in t.user_attrs}
-    assert len(workers) == 2  # both workers ran trials
-    for trial in trials:  # the loss's own options only when that loss was chosen
-        assert ("loss.options.ebgan.margin" in trial.params) == (trial.params["loss.name"] == "ebgan")
+def test_a_study_is_resumed_only_with_the_params_it_was_made_with(tmp_path, monkeypatch, capsys):
+    project = make_project(tmp_path, **{"search.n_trials": 1})
+    monkeypatch.chdir(project)
+    from gansweep.study import prepare
 
-    again = gansweep(project, "study")  # the same command resumes: nothing left to do
-    assert again.returncode == 0 and "6 of 6 trials done" in again.stdout
-    assert len(load(project).get_trials()) == len(trials)
-
-    other = gansweep(project, "study", "-S", "train.epochs=2", timeout=120)  # another budget is another study
-    assert other.returncode == 2 and "was made with other values of params.train.epochs" in other.stderr, other.stderr
+    prepare(load_config("params.yaml"))  # the study and its parent run, no trial
+    with pytest.raises(SystemExit) as stopped:
+        main(["study", "-S", "train.epochs=5"])  # another budget is another study
+    assert stopped.value.code == 2
+    assert "was made with other values of params.train.epochs: resume it with those" in capsys.readouterr().err
+    # how long and how wide it runs may change
+    prepare(load_config("params.yaml", {"search.n_trials": 5, "search.workers": 3, "search.timeout": 60, "search.heartbeat": 5}))
 
 
 def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(tmp_path):
-    project = make_project(tmp_path, **{"search.workers": 1, "search.n_trials": 3, "search.pruner": "none"})
+    project = make_project(tmp_path, **{"search.workers": 1, "search.n_trials": 1, "search.pruner": "none"})
     command = [sys.executable, "-m", "gansweep.cli", "study"]
     launcher = subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 600
@@ -138,13 +139,63 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(tmp_path):
     done = gansweep(project, "study")
     assert done.returncode == 0, done.stderr[-3000:]
     study = load(project)
-    trials = check_study(project, study, MlflowClient(), 3)
+    trials = check_study(project, study, MlflowClient(), 1)
     lost = study.trials[killed[0].number]
     assert lost.state.name == "FAIL"
     [retry] = [t for t in trials if t.user_attrs.get("retry_of") == lost.number]
     assert retry.params == lost.params and retry.state.name != "FAIL"
     [run] = [r for r in trial_runs(MlflowClient(), study) if r.data.tags["optuna.trial_number"] == str(lost.number)]
     assert run.info.status == "KILLED" and run.data.tags["gansweep.error"] == "its worker died"
+
+
+def test_a_refused_combination_is_never_trained_and_a_failing_trial_does_not_stop_the_study(tmp_path):
+    # Each value is valid on its own (the base critic uses layer norm with an R1 penalty), but batch
+    # norm with R1 is refused; a critic learning rate of 1e30 overflows its first steps to inf/NaN.
+    project = make_project(tmp_path, **{"model.d_norm": "layer", "regularization.r1": 1.0, "search.workers": 1,
+                                        "search.n_trials": 4, "search.pruner": "none", "search.sampler": "grid",
+                                        "search.space": {"model.d_norm": ["batch", "layer"], "train.lr_d": [2.0e-4, 1.0e+30]}})
+    done = gansweep(project, "study")
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = load(project)
+    trials = check_study(project, study, MlflowClient(), 4)
+    by_point = {(t.params["model.d_norm"], t.params["train.lr_d"]): t for t in trials}
+    refused, diverged = by_point["batch", 2.0e-4], by_point["layer", 1.0e+30]
+    assert by_point["batch", 1.0e+30].state.name == refused.state.name == "FAIL" and "uses batch norm" in refused.user_attrs["fail_reason"]
+    assert not (project / "studies" / "tiny" / "trials" / f"{refused.number:04d}").exists()  # never trained
+    reason = diverged.user_attrs["fail_reason"]
+    assert diverged.state.name == "FAIL" and ("is nan" in reason or "is inf" in reason), reason
+    assert by_point["layer", 2.0e-4].state.name == "COMPLETE"
+    runs = {r.data.tags["optuna.trial_number"]: r for r in trial_runs(MlflowClient(), study)}
+    for trial in (refused, diverged):
+        run = runs[str(trial.number)]
+        assert run.info.status == "FAILED" and run.data.tags["gansweep.error"].startswith(trial.user_attrs["fail_reason"][:50])
+
+    again = gansweep(project, "study")  # the same command resumes: nothing left to do
+    assert again.returncode == 0 and "4 of 4 trials done" in again.stdout
+    assert len(load(project).get_trials()) == len(trials)
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
+    project = make_project(tmp_path, **{"search.workers": 1, "search.n_trials": 1, "search.pruner": "none",
+                                        "search.space": {"model.g_activation": ["relu", "elu"]}})
+    launcher = subprocess.Popen([sys.executable, "-m", "gansweep.cli", "study"], cwd=project, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 600
+    while not list(project.glob("studies/tiny/trials/0000/checkpoints/*/last.ckpt")) and time.time() < deadline and launcher.poll() is None:
+        time.sleep(0.2)
+    os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole process group
+    out, err = launcher.communicate(timeout=300)
+    assert launcher.returncode == 130, err[-3000:]
+    assert err.strip().splitlines()[-1] == "interrupted: every finished trial is kept; run the same command to resume"
+    stopped = load(project).get_trials()
+    assert [t.state.name for t in stopped] == ["FAIL", "WAITING"]  # the interrupted trial, queued again
+    assert stopped[0].user_attrs["fail_reason"] == "interrupted" and stopped[1].params == stopped[0].params
+
+    done = gansweep(project, "study")
+    assert done.returncode == 0 and "0 of 1 trials done" in done.stdout, done.stderr[-3000:]
+    study = load(project)
+    [retry] = check_study(project, study, MlflowClient(), 1)[1:]
+    assert retry.state.name == "COMPLETE" and retry.params == stopped[0].params
 
 
 @pytest.mark.parametrize(
@@ -160,10 +211,13 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(tmp_path):
         (["--storage", "postgresql://gan:s3cret-pw@127.0.0.1:9/optuna"], "search.storage: cannot use postgresql://gan:***@127.0.0.1:9/optuna"),
     ],
 )
-def test_bad_search_or_storage_says_one_line_exits_2_and_starts_no_trial(tmp_path, args, message):
+def test_bad_search_or_storage_says_one_line_exits_2_and_starts_no_trial(tmp_path, monkeypatch, capsys, args, message):
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    done = gansweep(tmp_path, "study", *args, timeout=120)
-    assert done.returncode == 2, done.stderr[-2000:]
-    [line] = done.stderr.strip().splitlines()
-    assert message in line and "s3cret" not in done.stdout + done.stderr
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["study", *args])  # in-process: the command's own entry point, without a slow interpreter start
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2, err[-2000:]
+    [line] = err.strip().splitlines()
+    assert message in line and "s3cret" not in out + err
     assert not (tmp_path / "studies").exists() or not list((tmp_path / "studies").rglob("trials"))

@@ -329,6 +329,11 @@ def _describe(error: dict) -> str:
     return f"{key}: {message}"
 
 
+def explain(err: ValidationError) -> str:
+    """A validation error as one line: each problem with its key, the rejected value and the valid ones."""
+    return "; ".join(_describe(e) for e in err.errors())
+
+
 def parse_config(raw: Any, source: str = "params.yaml") -> Config:
     if not isinstance(raw, dict):
         kind = "an empty file" if raw is None else type(raw).__name__
@@ -337,7 +342,7 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
         return Config.model_validate(raw)
     except ValidationError as err:
         # One line per problem, the first is what the user fixes first.
-        raise ConfigError(f"{source}: " + "; ".join(_describe(e) for e in err.errors())) from None
+        raise ConfigError(f"{source}: " + explain(err)) from None
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
 

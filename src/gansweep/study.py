@@ -28,10 +28,11 @@ from urllib.parse import urlsplit
 
 import optuna
 from optuna.trial import TrialState
+from pydantic import ValidationError
 
 import gansweep
 from gansweep import paths, space, tracking
-from gansweep.config import Config, ConfigError, RunConfig, with_overrides
+from gansweep.config import Config, ConfigError, RunConfig, explain, with_overrides
 from gansweep.metrics.fid import load_statistics
 from gansweep.protocol import REPORT, SELECTION, check_reference, protocol
 
@@ -255,9 +256,10 @@ class Objective:
                 "optuna.trial_number": str(trial.number), "optuna.study": self.search.study}  # str: a REST store refuses others
         try:
             cfg = RunConfig.model_validate(with_overrides(self.base, overrides))
-        except (ConfigError, ValueError) as err:
-            self._rejected(trial, overrides, tags, err)
-            raise
+        except ValidationError as err:
+            refused = ConfigError(explain(err))
+            self._rejected(trial, overrides, tags, refused)
+            raise refused from None
         try:
             run = train(cfg, paths.prepared_split("train"), folder / "models", folder, selection_path=paths.SELECTION_STATS,
                         checkpoints=folder / "checkpoints", tags=tags, on_score=self._pruning(trial))
@@ -341,10 +343,11 @@ def workers_for(search) -> tuple[int, list[str | None]]:
 
 
 def identity_of(cfg: Config) -> dict:
-    """What makes a study the same study: what its trials compute and how it proposes them. Not
-    n_trials, timeout, workers, heartbeat (how long and how wide it runs) nor tracking."""
+    """What makes a study the same study: what its trials compute, how it proposes them, and the
+    MLflow experiment its runs are in. Not n_trials, timeout, workers, heartbeat (how long and how
+    wide it runs)."""
     search = cfg.search
-    run = cfg.run_config().model_dump(exclude={"tracking"})
+    run = cfg.run_config().model_dump()
     return json.loads(json.dumps({
         "objective": search.objective, "sampler": search.sampler, "pruner": search.pruner, "seed": search.seed,
         "space": {k: v if isinstance(v, list) else v.model_dump() for k, v in search.space.items()},
