@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
 
-from gansweep import paths
+from gansweep import paths, space
 from gansweep.cli import overrides_from
 from gansweep.config import RunConfig, load_config, with_overrides
 from gansweep.evaluate import evaluate_training
@@ -105,7 +105,7 @@ def write(cfg, study, best, results, seeds, sets):
         "```",
         "",
         f"The `-S` values shrink each trial's budget (the study's protocol); everything else is the shipped "
-        f"params.yaml: search space `{json.dumps({k: v if isinstance(v, list) else v.model_dump(exclude_none=True) for k, v in cfg.search.space.items()})}`, "
+        f"params.yaml: search space `{json.dumps(space.as_data(cfg.search.space))}`, "
         f"sampler {cfg.search.sampler}, pruner {cfg.search.pruner}, storage {masked(cfg.search.storage)}, "
         f"objective: {cfg.search.objective} of the selected generator, {cfg.metrics.generated_images} generated vs "
         f"{cfg.metrics.reference_images} real images.",

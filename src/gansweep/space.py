@@ -141,3 +141,8 @@ def _suggest(trial, name: str, spec: Spec, integer: bool):
     if integer:
         return trial.suggest_int(name, int(spec.low), int(spec.high), step=int(spec.step or 1), log=spec.log)
     return trial.suggest_float(name, spec.low, spec.high, step=spec.step, log=spec.log)
+
+
+def as_data(space: dict[str, Spec]) -> dict[str, Any]:
+    """The space as plain data (JSON, YAML, MLflow params): choice lists, and ranges as mappings."""
+    return {key: spec if isinstance(spec, list) else spec.model_dump(exclude_none=True) for key, spec in space.items()}

@@ -203,7 +203,7 @@ def parent_run(study: optuna.Study, cfg: Config, client) -> str:
               "optuna.storage": masked(search.storage), "mlflow.source.git.commit": tracking.git_commit()},
     ).info.run_id
     client.log_param(run_id, "search.objective", search.objective)
-    client.log_param(run_id, "search.space", json.dumps({k: v if isinstance(v, list) else v.model_dump() for k, v in search.space.items()}))
+    client.log_param(run_id, "search.space", json.dumps(space.as_data(search.space)))
     study.set_user_attr("mlflow_parent_run_id", run_id)
     study.set_user_attr("mlflow_experiment_id", experiment)
     study.set_user_attr("mlflow_tracking_uri", client.tracking_uri)
@@ -350,7 +350,7 @@ def identity_of(cfg: Config) -> dict:
     run = cfg.run_config().model_dump()
     return json.loads(json.dumps({
         "objective": search.objective, "sampler": search.sampler, "pruner": search.pruner, "seed": search.seed,
-        "space": {k: v if isinstance(v, list) else v.model_dump() for k, v in search.space.items()},
+        "space": space.as_data(search.space),
         "params": run, "protocol": protocol(cfg),
     }))
 

@@ -11,12 +11,7 @@ import yaml
 from optuna.trial import TrialState
 
 from gansweep import tracking
-
-
-def _study_dir(cfg) -> Path:
-    from gansweep.study import study_dir
-
-    return study_dir(cfg.search)
+from gansweep.study import study_dir
 
 
 def trials_table(study: optuna.Study):
@@ -72,7 +67,7 @@ def save_plots(study: optuna.Study, folder: Path) -> list[Path]:
 
 
 def write_results(study: optuna.Study, cfg, finished: bool) -> dict:
-    folder = _study_dir(cfg)
+    folder = study_dir(cfg.search)
     folder.mkdir(parents=True, exist_ok=True)
     table = trials_table(study)
     table.to_csv(folder / "trials.csv", index=False)
