@@ -115,13 +115,14 @@ def test_a_study_is_resumed_only_with_the_params_it_was_made_with(tmp_path, monk
     monkeypatch.chdir(project)
     from gansweep.study import prepare
 
-    prepare(load_config("params.yaml"))  # the study and its parent run, no trial
+    first = prepare(load_config("params.yaml"))  # the study and its parent run, no trial
     with pytest.raises(SystemExit) as stopped:
         main(["study", "-S", "train.epochs=5"])  # another budget is another study
     assert stopped.value.code == 2
     assert "was made with other values of params.train.epochs: resume it with those" in capsys.readouterr().err
     # how long and how wide it runs may change
-    prepare(load_config("params.yaml", {"search.n_trials": 5, "search.workers": 3, "search.timeout": 60, "search.heartbeat": 5}))
+    same = prepare(load_config("params.yaml", {"search.n_trials": 5, "search.workers": 3, "search.timeout": 60, "search.heartbeat": 5}))
+    assert same.user_attrs["mlflow_parent_run_id"] == first.user_attrs["mlflow_parent_run_id"] and same.trials == []
 
 
 def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(tmp_path):
