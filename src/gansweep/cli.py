@@ -3,12 +3,14 @@
     gansweep study [-S key=value ...] [--n-trials N] [--timeout S] [--workers N|auto]
                    [--storage URL] [--study-name NAME]       run (or resume) params.yaml's study
     gansweep train-best [--study-name NAME]                   train its best params as a DVC experiment
+    gansweep report [--study-name NAME] [--screenshot PNG]    compare its configurations (HTML, CSV, PNG)
 """
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -77,11 +79,24 @@ def train_best(args) -> None:
         sys.exit(subprocess.run(command).returncode)
 
 
+def report(args) -> None:
+    from gansweep.config import load_config
+    from gansweep.report import report as write_report
+    from gansweep.report import screenshot
+
+    cfg = load_config(args.params, overrides_from(args))
+    comparison, page = write_report(cfg)
+    print(f"report: {page.resolve()} (tables and plots beside it; also on the study's MLflow run under report/)")
+    if args.screenshot:
+        print(f"screenshot: {screenshot(page, args.screenshot)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="gansweep", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_ in (("study", "run or resume params.yaml's Optuna study"), ("train-best", "train a study's best params with `dvc exp run`")):
+    for name, help_ in (("study", "run or resume params.yaml's Optuna study"), ("train-best", "train a study's best params with `dvc exp run`"),
+                        ("report", "compare a study's configurations over seeds: an HTML report, CSV tables, PNG plots")):
         sub = commands.add_parser(name, help=help_)
         sub.add_argument("--params", default="params.yaml")
         sub.add_argument("-S", "--set", action="append", metavar="KEY=VALUE", help="override a params.yaml value, as dvc exp run -S")
@@ -92,11 +107,13 @@ def main(argv: list[str] | None = None) -> None:
             sub.add_argument("--workers", help="auto or a number")
             sub.add_argument("--storage", help="postgresql://user@host:port/db (default: a journal file under studies/)")
             sub.add_argument("--worker-rank", type=int, help=argparse.SUPPRESS)
-        else:
+        elif name == "train-best":
             sub.add_argument("--dry-run", action="store_true", help="print the command only")
+        else:
+            sub.add_argument("--screenshot", type=Path, metavar="PNG", help="also save the first screen as headless Chromium shows it")
     args = parser.parse_args(argv)
     try:
-        study(args, argv) if args.command == "study" else train_best(args)
+        {"study": lambda: study(args, argv), "train-best": lambda: train_best(args), "report": lambda: report(args)}[args.command]()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

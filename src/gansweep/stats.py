@@ -1,0 +1,133 @@
+"""The statistics of a comparison: what a report may claim from a few seeds per configuration.
+
+- `bootstrap_interval`: the percentile bootstrap interval of a mean over seeds (Efron & Tibshirani
+  1993, ch. 13). With few seeds it is too narrow (tests/test_stats.py measures its coverage), which
+  the report says next to every interval from fewer than MANY_SEEDS seeds.
+- `pairwise`: Welch's unequal-variance t-test (Welch 1947) for each pair, its 95% interval of the
+  difference, and Holm's step-down correction (Holm 1979) over the pairs compared.
+- `marginal_effects`: each level's mean over the cells of a factorial that have it, minus the grand
+  mean (the main effects of a two-way-or-more ANOVA), with intervals from resampling seeds within cells.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+RESAMPLES = 10_000
+MANY_SEEDS = 10  # below this, a bootstrap interval over seeds covers the mean less often than it says
+
+
+def bootstrap_interval(values, confidence: float = CONFIDENCE, resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean of `values` (last axis); nan without two
+    distinct values. Seeded: the same values give the same interval."""
+    values = np.asarray(values, dtype=float)
+    if values.shape[-1] < 2 or np.all(values == values[..., :1]):
+        nan = np.full(values.shape[:-1], np.nan)
+        return (nan, nan) if values.ndim > 1 else (float("nan"), float("nan"))
+    result = stats.bootstrap((values,), np.mean, axis=-1, confidence_level=confidence, n_resamples=resamples,
+                             method="percentile", vectorized=True, rng=np.random.default_rng(seed))
+    low, high = result.confidence_interval
+    if values.ndim == 1:
+        return float(low), float(high)
+    return low, high
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values: the smallest p times m, the next times m - 1, ...,
+    made monotone and capped at 1. Controls the family-wise error rate."""
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: str
+    b: str
+    difference: float  # mean(b) - mean(a): how much worse b is than a (for a lower-is-better score)
+    low: float
+    high: float
+    p: float
+    p_holm: float
+    significant: bool
+
+    def sentence(self, metric: str = "FID", alpha: float = 0.05) -> str:
+        """The comparison in words, e.g. 'ragan beats non_saturating by 12 +- 5 FID (Welch's t-test,
+        p = 0.003 after Holm)'; +- is the half-width of the 95% interval of the difference."""
+        half = (self.high - self.low) / 2
+        if np.isnan(self.p):
+            return f"{self.a} vs {self.b}: not tested (fewer than 2 seeds, or no spread)"
+        amount = f"{_num(abs(self.difference))} +- {_num(half)} {metric}"
+        test = f"Welch's t-test, p {_p(self.p_holm)} after Holm"
+        if self.significant:
+            winner, loser = (self.a, self.b) if self.difference > 0 else (self.b, self.a)
+            return f"{winner} beats {loser} by {amount} ({test})"
+        return f"{self.a} and {self.b} do not differ significantly: {amount} ({test}, alpha {alpha:g})"
+
+
+def pairwise(groups: dict[str, list[float]], alpha: float = 0.05) -> list[Pair]:
+    """Every pair of groups (in the given order), Welch's t-test and its 95% interval of the
+    difference, with Holm's correction over the pairs that could be tested."""
+    rows = []
+    for a, b in itertools.combinations(groups, 2):
+        x, y = np.asarray(groups[a], float), np.asarray(groups[b], float)
+        difference = float(y.mean() - x.mean())
+        if min(len(x), len(y)) < 2 or (x.std() == 0 and y.std() == 0):
+            rows.append([a, b, difference, np.nan, np.nan, np.nan])
+            continue
+        test = stats.ttest_ind(y, x, equal_var=False)
+        interval = test.confidence_interval(CONFIDENCE)
+        rows.append([a, b, difference, float(interval.low), float(interval.high), float(test.pvalue)])
+    tested = [i for i, row in enumerate(rows) if not np.isnan(row[5])]
+    adjusted = dict(zip(tested, holm([rows[i][5] for i in tested]))) if tested else {}
+    return [Pair(a, b, d, lo, hi, p, float(adjusted.get(i, np.nan)), bool(adjusted.get(i, 1.0) < alpha))
+            for i, (a, b, d, lo, hi, p) in enumerate(rows)]
+
+
+def marginal_effects(cells: dict[tuple, list[float]], factors: list[str], resamples: int = RESAMPLES, seed: int = 0) -> list[dict]:
+    """Per factor and level: the mean over the cells having that level of the cells' means, its
+    effect (that minus the grand mean of the cell means), and percentile intervals of both from
+    resampling each cell's seeds. `cells` maps a tuple of levels (one per factor) to its values.
+    On a complete, balanced factorial these are the ANOVA main effects; cells without values are
+    left out (the caller warns)."""
+    keys = [key for key, values in cells.items() if len(values)]
+    rng = np.random.default_rng(seed)
+    means = np.array([np.mean(cells[key]) for key in keys])
+    draws = np.empty((resamples, len(keys)))
+    for j, key in enumerate(keys):  # each cell's seeds resampled on their own
+        values = np.asarray(cells[key], float)
+        draws[:, j] = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
+    grand, grand_draws = means.mean(), draws.mean(axis=1)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    rows = []
+    for f, factor in enumerate(factors):
+        levels = list(dict.fromkeys(key[f] for key in keys))
+        for level in levels:
+            mask = np.array([key[f] == level for key in keys])
+            mean, mean_draws = means[mask].mean(), draws[:, mask].mean(axis=1)
+            effect_draws = mean_draws - grand_draws
+            rows.append({
+                "factor": factor, "level": level, "cells": int(mask.sum()),
+                "mean": float(mean), "mean_low": float(np.percentile(mean_draws, tail)), "mean_high": float(np.percentile(mean_draws, 100 - tail)),
+                "effect": float(mean - grand), "effect_low": float(np.percentile(effect_draws, tail)),
+                "effect_high": float(np.percentile(effect_draws, 100 - tail)),
+            })
+    return rows
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}" if p < 0.1 else f"= {p:.2f}"

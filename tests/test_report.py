@@ -1,0 +1,188 @@
+"""The comparison report on a synthetic grid with known answers: a real journal storage and a real
+MLflow store holding what a study leaves (trials, nested runs with tags, eval_fid curves and sample
+grids), read back by `gansweep report`. A real grid's report is in test_study.py."""
+import hashlib
+import html
+import io
+import re
+import shutil
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState, create_trial
+from PIL import Image
+
+from gansweep.cli import main
+from gansweep.config import read_params
+from gansweep.report import screenshot
+from helpers import ROOT
+
+ACTIVATION = {"relu": 0.0, "elu": 20.0}
+LOSS = {"non_saturating": 0.0, "lsgan": -30.0}
+SEEDS = [0, 1, 2]
+NOISE = [-1.0, 0.0, 1.0]  # per seed: every cell's mean is exact and its sd is 1
+PROTOCOL = {"dataset": "mnist-5k", "convention": "legacy_tensorflow", "reference_split": "train", "reference_images": "500", "generated_images": "500"}
+
+
+def fid_of(activation, loss, seed):
+    return 100.0 + ACTIVATION[activation] + LOSS[loss] + NOISE[seed]
+
+
+def make_grid(project, *, other_protocol=False, other_code=False):
+    """A finished grid study 'grid' (2 activations x 2 losses x 3 seeds) plus one pruned and one
+    failed trial, as `gansweep study` leaves it."""
+    params = read_params(ROOT / "params.yaml")
+    (project / "params.yaml").write_text(yaml.safe_dump({**params, "search": {**params["search"], "study": "grid"}}, sort_keys=False))
+    folder = project / "studies" / "grid"
+    folder.mkdir(parents=True)
+    storage = optuna.storages.journal.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / "journal.log")))
+    study = optuna.create_study(study_name="grid", storage=storage)
+    space = {"model.g_activation": list(ACTIVATION), "loss.name": list(LOSS), "train.seed": SEEDS}
+    run_params = {k: v for k, v in params.items() if k != "search"}
+    study.set_user_attr("identity", {"objective": "fid", "sampler": "grid", "pruner": "none", "seed": 0, "space": space,
+                                     "params": run_params, "protocol": PROTOCOL})
+    client = MlflowClient()
+    experiment = client.create_experiment("gansweep")
+    parent = client.create_run(experiment, run_name="study grid").info.run_id
+    study.set_user_attr("mlflow_parent_run_id", parent)
+    study.set_user_attr("mlflow_experiment_id", experiment)
+    study.set_user_attr("mlflow_tracking_uri", client.tracking_uri)
+    distributions = {key: CategoricalDistribution(values) for key, values in space.items()}
+    points = [(a, l, s) for a in ACTIVATION for l in LOSS for s in SEEDS]
+    for number, (activation, loss, seed) in enumerate(points + [("elu", "non_saturating", 0), ("relu", "lsgan", 1)]):
+        state = TrialState.COMPLETE if number < len(points) else (TrialState.PRUNED if number == len(points) else TrialState.FAIL)
+        fid = fid_of(activation, loss, seed)
+        tags = {"mlflow.parentRunId": parent, "optuna.trial_number": str(number), "gansweep.trial": f"grid/{number}",
+                "mlflow.source.git.commit": "c0ffee", "gansweep.data_sha256": "d" * 64,
+                "gansweep.code_sha256": ("e" if other_code and number == 0 else "a") * 64}
+        if state == TrialState.COMPLETE:
+            protocol = {**PROTOCOL, "generated_images": "100"} if other_protocol and number == 0 else PROTOCOL
+            tags.update({f"protocol.{k}": v for k, v in protocol.items()})
+        run = client.create_run(experiment, run_name=f"trial {number}", tags=tags).info.run_id
+        for epoch in range(3):  # the periodic evaluation: falls towards the final value
+            client.log_metric(run, "eval_fid", fid + 40.0 * (2 - epoch), step=epoch)
+        image = project / "samples.png"
+        Image.fromarray(np.full((8, 8), number * 10, np.uint8)).save(image)
+        client.log_artifact(run, str(image))
+        params = {"model.g_activation": activation, "loss.name": loss, "train.seed": seed}
+        attrs = {"overrides": {**params, "loss.options": {}}, "mlflow_run_id": run}
+        if state == TrialState.COMPLETE:
+            attrs.update({"fid": fid, "kid": fid / 1000})
+        if state == TrialState.FAIL:
+            attrs["fail_reason"] = "d_loss is nan/inf at step 3"
+        study.add_trial(create_trial(state=state, value=fid if state == TrialState.COMPLETE else None, params=params,
+                                     distributions=distributions, user_attrs=attrs,
+                                     intermediate_values={1: fid / 1000} if state == TrialState.PRUNED else None))
+        client.set_terminated(run, "FINISHED" if state == TrialState.COMPLETE else "KILLED" if state == TrialState.PRUNED else "FAILED")
+    client.set_terminated(parent, "FINISHED")
+    return study, client
+
+
+def run_report(project, monkeypatch, capsys, *args):
+    monkeypatch.chdir(project)
+    main(["report", *args])
+    return capsys.readouterr()
+
+
+def digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_the_report_recovers_the_known_answers_of_a_grid(tmp_path, monkeypatch, capsys):
+    study, client = make_grid(tmp_path)
+    out = run_report(tmp_path, monkeypatch, capsys).out
+    folder = tmp_path / "studies" / "grid" / "report"
+    assert "report: " in out and str(folder / "report.html") in out
+
+    table = pd.read_csv(folder / "configurations.csv")
+    assert list(table["configuration"]) == ["g_activation=relu, loss=lsgan", "g_activation=elu, loss=lsgan",
+                                            "g_activation=relu, loss=non_saturating", "g_activation=elu, loss=non_saturating"]
+    assert list(table["fid_mean"]) == pytest.approx([70.0, 90.0, 100.0, 120.0])
+    assert list(table["fid_sd"]) == pytest.approx([1.0] * 4)
+    assert list(table["seeds"]) == [3, 3, 3, 3]
+    assert (table["fid_ci_low"] >= table["fid_mean"] - 1).all() and (table["fid_ci_high"] <= table["fid_mean"] + 1).all()
+    assert (table["fid_ci_low"] < table["fid_mean"]).all() and (table["fid_mean"] < table["fid_ci_high"]).all()
+    assert list(table["best_seed"]) == [0, 0, 0, 0]
+    assert table.loc[0, ["pruned", "failed"]].tolist() == [0, 1] and table.loc[3, ["pruned", "failed"]].tolist() == [1, 0]
+    assert (table["protocol"] == "mnist-5k: 500 generated vs 500 train images, legacy_tensorflow FID").all()
+
+    marginal = pd.read_csv(folder / "marginal_effects.csv").set_index(["factor", "level"])["effect"]
+    assert marginal.to_dict() == pytest.approx({("model.g_activation", "relu"): -10.0, ("model.g_activation", "elu"): 10.0,
+                                                ("loss.name", "non_saturating"): 15.0, ("loss.name", "lsgan"): -15.0})
+
+    pairs = pd.read_csv(folder / "pairwise.csv")
+    assert len(pairs) == 6 and pairs["significant"].all()  # every gap is 10-50 FID against an sd of 1
+    first = pairs.iloc[0]
+    assert first["sentence"].startswith("g_activation=relu, loss=lsgan beats g_activation=elu, loss=lsgan by 20 +- ")
+    assert "Welch's t-test" in first["sentence"] and "after Holm" in first["sentence"]
+
+    page = (folder / "report.html").read_text()
+    conclusion = re.search(r'<div class="conclusion">(.*?)</div>', page).group(1)
+    assert "Lowest FID: g_activation=relu, loss=lsgan: 70 (mean of 3 seed(s), 95% interval 69 to 71" in conclusion
+    assert "loss: lsgan is best on average" in conclusion and "g_activation: relu is best on average" in conclusion
+    assert page.index('class="conclusion"') < page.index("<table")  # the answer before any table
+    for warning in ("1 trial(s) were pruned", "1 trial(s) failed: 1 x d_loss is nan/inf at step 3", "fewer than 10 seeds"):
+        assert warning in page
+    # self-contained: every image embedded (4 plots + 4 sample grids), nothing fetched
+    assert page.count('src="data:image/png;base64,') == 8 and not re.search(r'(src|href)="(?!data:|http://127\.0\.0\.1:5000/#)', page)
+    assert page.count("Protocol: mnist-5k: 500 generated vs 500 train images, legacy_tensorflow FID") >= 4  # on every table
+    run_ids = set(pd.read_csv(folder / "runs.csv")["mlflow_run_id"])
+    assert len(run_ids) == 14 and all(f"#/experiments/{study.user_attrs['mlflow_experiment_id']}/runs/{r}" in page for r in run_ids)
+
+    assert set(pd.read_csv(folder / "runs.csv")["state"]) == {"COMPLETE", "PRUNED", "FAIL"}
+
+    # the same files on the study's parent MLflow run, and the same bytes when written again
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    logged = {a.path for a in client.list_artifacts(parent, "report")}
+    assert logged == {f"report/{name}" for name in digest(folder)}
+    before = digest(folder)
+    run_report(tmp_path, monkeypatch, capsys)
+    assert digest(folder) == before
+
+
+def test_trials_under_other_protocols_or_code_are_kept_apart_and_named(tmp_path, monkeypatch, capsys):
+    make_grid(tmp_path, other_protocol=True, other_code=True)
+    run_report(tmp_path, monkeypatch, capsys)
+    folder = tmp_path / "studies" / "grid" / "report"
+    table = pd.read_csv(folder / "configurations.csv")
+    odd = table[table["protocol"].str.contains("100 generated")]
+    assert len(odd) == 1 and odd["seeds"].tolist() == [1] and odd["configuration"].tolist() == ["g_activation=relu, loss=non_saturating"]
+    same = table[(table["configuration"] == "g_activation=relu, loss=non_saturating") & ~table["protocol"].str.contains("100 generated")]
+    assert same["seeds"].tolist() == [2] and same["fid_mean"].tolist() == pytest.approx([100.5])  # seeds 1, 2 only
+    page = html.unescape((folder / "report.html").read_text())
+    assert "Trials were measured under 2 protocols" in page and "only those of 'mnist-5k: 500 generated" in page
+    assert "Complete trials ran 2 code versions (aaaaaaaaaaaa, eeeeeeeeeeee)" in page
+    pairs = pd.read_csv(folder / "pairwise.csv")  # the four configurations under the main protocol, not the odd row
+    assert len(pairs) == 6 and set(pairs["a"]) | set(pairs["b"]) == set(table["configuration"])
+
+
+def test_a_report_of_a_study_that_does_not_exist_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["report", "--study-name", "nope"])
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 2 and line == (
+        f"error: no study 'nope' in {tmp_path.resolve()}/studies/nope/: run `gansweep study --study-name nope` first")
+    assert not (tmp_path / "studies" / "nope").exists()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_headless_chromium_shows_the_conclusion_on_the_first_screen(tmp_path, monkeypatch, capsys):
+    make_grid(tmp_path)
+    run_report(tmp_path, monkeypatch, capsys)
+    page = tmp_path / "studies" / "grid" / "report" / "report.html"
+    png = screenshot(page, tmp_path / "shot.png", width=1280, height=800)
+    image = np.asarray(Image.open(io.BytesIO(png.read_bytes())).convert("L"), dtype=float)
+    assert image.shape == (800, 1280)
+    # the conclusion box's green background is drawn within the first screen, and there is content
+    rgb = np.asarray(Image.open(png).convert("RGB"), dtype=int)
+    green = np.all(np.abs(rgb - [0xEE, 0xF5, 0xEE]) <= 2, axis=-1)
+    rows = np.where(green.any(axis=1))[0]
+    assert len(rows) and rows.max() < 790 and green.sum() > 20_000, (rows.max() if len(rows) else None, green.sum())  # ends on screen
+    assert image.std() > 20  # not a blank page
