@@ -242,12 +242,16 @@ def test_the_study_pipeline_runs_its_study_and_stays_out_of_the_top_pipeline(pro
                                 "space": {"model.g_activation": ["relu", "elu"]}})
     log = dvc(project, "--cd", "studies", "repro")
     assert "Running stage 'study'" in log and "0 of 1 trials done" in log
+    assert "Running stage 'report'" in log and (project / "studies" / "tiny" / "report" / "report.html").exists()
+    shown = json.loads(dvc(project, "--cd", "studies", "plots", "show", "--json"))
+    assert {"tiny/report/configurations.csv", "tiny/report/fid_by_configuration.png"} <= set(shown["data"])
     assert "study" not in dvc(project, "status")  # `dvc repro` at the top never runs the study
     folder = project / "studies" / "tiny"
     best = yaml.safe_load((folder / "best_params.yaml").read_text())
     assert best["trial"] == 0 and best["params"]["model.g_activation"] in ("relu", "elu")
     assert len((folder / "trials.csv").read_text().splitlines()) == 1 + 1
     # its storage is not an output (DVC would delete it): a re-run resumes the study, here with nothing left
-    assert "Stage 'study' didn't change, skipping" in dvc(project, "--cd", "studies", "repro")
+    again = dvc(project, "--cd", "studies", "repro")
+    assert "Stage 'study' didn't change, skipping" in again and "Stage 'report' didn't change, skipping" in again
     assert "1 of 1 trials done" in dvc(project, "--cd", "studies", "repro", "--force")
     assert "trials" not in git(project, "status", "--porcelain", "--untracked-files=all")  # trial folders: ignored

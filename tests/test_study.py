@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy
 import optuna
+import pandas
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
@@ -153,7 +154,7 @@ def test_a_refused_combination_is_never_trained_and_a_failing_trial_does_not_sto
     # Each value is valid on its own (the base critic uses layer norm with an R1 penalty), but batch
     # norm with R1 is refused; a critic learning rate of 1e30 overflows its first steps to inf/NaN.
     project = make_project(tmp_path, **{"model.d_norm": "layer", "regularization.r1": 1.0, "search.workers": 1,
-                                        "search.n_trials": 4, "search.pruner": "none", "search.sampler": "grid",
+                                        "search.n_trials": 10, "search.pruner": "none", "search.sampler": "grid",
                                         "search.space": {"model.d_norm": ["batch", "layer"], "train.lr_d": [2.0e-4, 1.0e+30]}})
     done = gansweep(project, "study")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -171,9 +172,24 @@ def test_a_refused_combination_is_never_trained_and_a_failing_trial_does_not_sto
         run = runs[str(trial.number)]
         assert run.info.status == "FAILED" and run.data.tags["gansweep.error"].startswith(trial.user_attrs["fail_reason"][:50])
 
-    again = gansweep(project, "study")  # the same command resumes: nothing left to do
+    # n_trials (10) is more than the grid's 4 points: the same command resumes with nothing left to do,
+    # never training a point twice
+    again = gansweep(project, "study")
     assert again.returncode == 0 and "4 of 4 trials done" in again.stdout
     assert len(load(project).get_trials()) == len(trials)
+
+    # the report of this grid: the one complete cell, the three failures with their reasons
+    folder = project / "studies" / "tiny" / "report"
+    written = gansweep(project, "report")
+    assert written.returncode == 0, written.stderr[-3000:]
+    table = pandas.read_csv(folder / "configurations.csv")
+    assert table["configuration"].tolist()[0] == "d_norm=layer, lr_d=0.0002" and table["seeds"].tolist() == [1, 0, 0, 0]
+    assert table["fid_mean"].tolist()[0] == pytest.approx(by_point["layer", 2.0e-4].value)
+    page = (folder / "report.html").read_text()
+    assert "3 trial(s) failed" in page and "uses batch norm" in page and "Lowest FID: d_norm=layer, lr_d=0.0002" in page
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert gansweep(project, "report").returncode == 0
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the same trials, the same bytes
 
 
 def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):

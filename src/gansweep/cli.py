@@ -48,7 +48,8 @@ def study(args, argv) -> None:
         print(f"no trial completed; results in {folder}/")
         return
     print(f"best trial {best['trial']}: {best['objective']} {best['value']:.4g} with {best['params']}")
-    print(f"results: {folder}/trials.csv, {folder}/best_params.yaml; train it: gansweep train-best --study-name {cfg.search.study}")
+    print(f"results: {folder}/trials.csv, {folder}/best_params.yaml; train it: gansweep train-best --study-name {cfg.search.study}; "
+          f"compare: gansweep report --study-name {cfg.search.study}")
 
 
 def dvc_set(key: str, value) -> str:
@@ -81,11 +82,16 @@ def train_best(args) -> None:
 
 def report(args) -> None:
     from gansweep.config import load_config
+    from gansweep.report import conclusion
     from gansweep.report import report as write_report
     from gansweep.report import screenshot
 
     cfg = load_config(args.params, overrides_from(args))
     comparison, page = write_report(cfg)
+    for line in conclusion(comparison):
+        print(line)
+    if comparison.warnings:
+        print(f"{len(comparison.warnings)} warning(s) in the report: " + " | ".join(w.split(":")[0].split(" (")[0] for w in comparison.warnings))
     print(f"report: {page.resolve()} (tables and plots beside it; also on the study's MLflow run under report/)")
     if args.screenshot:
         print(f"screenshot: {screenshot(page, args.screenshot)}")

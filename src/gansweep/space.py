@@ -143,6 +143,31 @@ def _suggest(trial, name: str, spec: Spec, integer: bool):
     return trial.suggest_float(name, spec.low, spec.high, step=spec.step, log=spec.log)
 
 
+def grid_size(space: dict[str, Spec]) -> int:
+    """The points of a grid over `space`: every choice and every step of a stepped range, a loss's
+    own options only with that loss (as `suggest` samples them)."""
+    def points(spec) -> int:
+        if isinstance(spec, list):
+            return len(spec)
+        return int((spec.high - spec.low) / (spec.step or 1) + 1e-9) + 1
+
+    total = 1
+    for key, spec in space.items():
+        if not key.startswith(OPTIONS) and key != "loss.name":
+            total *= points(spec)
+    losses = space.get("loss.name")
+    if not isinstance(losses, list):
+        return total
+    per_loss = 0
+    for loss in losses:
+        options = 1
+        for key, spec in space.items():
+            if key.startswith(OPTIONS) and key.removeprefix(OPTIONS).partition(".")[0] == loss:
+                options *= points(spec)
+        per_loss += options
+    return total * per_loss
+
+
 def as_data(space: dict[str, Spec]) -> dict[str, Any]:
     """The space as plain data (JSON, YAML, MLflow params): choice lists, and ranges as mappings."""
     return {key: spec if isinstance(spec, list) else spec.model_dump(exclude_none=True) for key, spec in space.items()}

@@ -151,6 +151,12 @@ def _settles(study: optuna.Study) -> bool:
     return any(t.user_attrs.get("worker", {}).get("host") == host for t in running)
 
 
+def target(search) -> int:
+    """How many trials the study runs: n_trials, or fewer when a grid has fewer points (a grid
+    never trains a point twice)."""
+    return min(search.n_trials, space.grid_size(search.space)) if search.sampler == "grid" else search.n_trials
+
+
 def counted(study: optuna.Study) -> int:
     """Trials that count towards n_trials: finished on their own (a trial lost with its worker
     and queued again does not), or running."""
@@ -317,7 +323,7 @@ def work(cfg: Config, rank: int) -> None:
         reap(study)
         if deadline is not None and time.time() >= deadline:
             return
-        if counted(study) >= search.n_trials:
+        if counted(study) >= target(search):
             if not _settles(study):
                 return
             time.sleep(min(search.heartbeat, 2.0) if isinstance(study._storage, optuna.storages.RDBStorage) else 2.0)
@@ -394,7 +400,7 @@ def run(cfg: Config, argv: list[str]) -> optuna.Study:
     study = prepare(cfg)
     count, devices = workers_for(search)
     done = counted(study)
-    print(f"study '{search.study}' ({masked(search.storage)}): {done} of {search.n_trials} trials done; "
+    print(f"study '{search.study}' ({masked(search.storage)}): {done} of {target(search)} trials done; "
           f"{count} worker{'s' if count > 1 else ''} on {', '.join(f'cuda:{d}' for d in devices) if devices[0] else 'the CPU'}")
     interrupted = False
     src = str(Path(gansweep.__file__).resolve().parents[1])  # the launcher's own code (its checkout's src/)
@@ -412,7 +418,7 @@ def run(cfg: Config, argv: list[str]) -> optuna.Study:
             proc.wait()  # each stops its trial (FAIL, queued again) and exits
     from gansweep.study_results import write_results
 
-    write_results(study, cfg, finished=not interrupted and counted(study) >= search.n_trials)
+    write_results(study, cfg, finished=not interrupted and counted(study) >= target(search))
     if interrupted:
         raise KeyboardInterrupt
     failed = [p.returncode for p in procs if p.returncode]

@@ -1,0 +1,18 @@
+"""The size of a grid over a search space: what a grid study runs, and never more."""
+from gansweep.config import load_config
+from gansweep.space import grid_size
+from helpers import ROOT
+
+
+def space_of(space):
+    return load_config(ROOT / "params.yaml", {"search.sampler": "grid", "search.space": space}).search.space
+
+
+def test_a_grid_counts_every_choice_and_step_and_a_loss_option_only_with_its_loss():
+    assert grid_size(space_of({"model.d_activation": ["leaky_relu", "elu"], "train.seed": [0, 1, 2]})) == 6
+    assert grid_size(space_of({"train.epochs": {"low": 2, "high": 8, "step": 2}})) == 4
+    assert grid_size(space_of({"train.lr_g": {"low": 1.0e-4, "high": 3.0e-4, "step": 1.0e-4}})) == 3
+    with_options = {"model.d_activation": ["leaky_relu", "elu"], "loss.name": ["non_saturating", "lsgan", "ebgan"],
+                    "loss.options.ebgan.margin": {"low": 5.0, "high": 15.0, "step": 5.0}, "loss.options.lsgan.a": [-1, 0],
+                    "train.seed": [0, 1, 2]}
+    assert grid_size(space_of(with_options)) == 2 * 3 * (1 + 2 + 3)
