@@ -4,70 +4,19 @@ even though the workspace's src/ is installed. Real DVC, real stages, real Incep
 store (few steps, few images)."""
 import json
 import math
-import os
-import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
 from gansweep.data.sources import sha256
-from helpers import ROOT
-
-TINY = {
-    "model": {"latent_dim": 8, "g_width": 8, "d_width": 8},
-    "train": {"epochs": 2, "batch_size": 16, "limit_batches": 3, "sample_grid_size": 4, "eval_every_n_epochs": 1,
-              "eval_images": 8, "eval_reference_images": 12},
-    "metrics": {"reference_images": 12, "generated_images": 10, "kid_subsets": 2, "kid_subset_size": 5},
-}
-
-
-def user_env():
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "MLFLOW_TRACKING_URI")}
-    return env
-
-
-def dvc(project, *args, ok=True):
-    done = subprocess.run(["dvc", *args], cwd=project, capture_output=True, text=True, timeout=900, env=user_env())
-    if ok:
-        assert done.returncode == 0, done.stdout + done.stderr
-    return done if not ok else done.stdout
-
-
-def git(project, *args):
-    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def set_params(project, **sections):
-    path = project / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for section, values in sections.items():
-        params.setdefault(section, {}).update(values)
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def ran_stages(log):
-    return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage")}
+from pipeline_project import dvc, git, make_project, ran_stages, set_params, user_env
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    project = tmp_path_factory.mktemp("project")
-    files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
-    for name in files:
-        if (ROOT / name).is_file() and not name.startswith(("tests/", "docs/", "benchmarks/")):
-            (project / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ROOT / name, project / name)
-    set_params(project, **TINY)
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy")
-    log = dvc(project, "repro")
-    return project, log
+    return make_project(tmp_path_factory)
 
 
 def test_repro_writes_metrics_and_says_where_results_are(project):
@@ -206,52 +155,3 @@ def test_a_param_reruns_only_its_dependents_and_renaming_the_experiment_retrains
     set_params(project, metrics={"reference_images": 12})
     log = dvc(project, "repro", "reference_stats")
     assert "Stage 'reference_stats' is cached - skipping run" in log
-
-
-def test_kill_9_during_training_resumes_into_the_same_run_and_ends_as_if_never_stopped(project):
-    project, _ = project
-    set_params(project, train={"epochs": 4, "seed": 7})
-    repro = subprocess.Popen(["dvc", "repro"], cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=user_env(), start_new_session=True)
-    deadline = time.time() + 600
-    while not list(project.glob("checkpoints/*/last.ckpt")) and repro.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    os.killpg(repro.pid, signal.SIGKILL)  # dvc and the stage together, as a power cut would
-    repro.wait()
-    [checkpoint] = project.glob("checkpoints/*/last.ckpt")
-    killed_run = json.loads((checkpoint.parent / "run.json").read_text())["run_id"]
-
-    log = dvc(project, "repro")
-    assert "resuming from the checkpoint of epoch" in log and f"into MLflow run {killed_run}" in log
-    info = json.loads((project / "run.json").read_text())
-    client = MlflowClient(info["tracking_uri"])
-    assert info["run_id"] == killed_run and client.get_run(killed_run).info.status == "FINISHED"
-    assert [m.step for m in client.get_metric_history(killed_run, "eval_kid")][-1] == 3
-    resumed = {name: (project / "models" / name).read_bytes() for name in ("generator.pt", "generator_best.pt")}
-    metrics = json.loads((project / "metrics.json").read_text())
-
-    dvc(project, "repro", "--force", "train", "evaluate")  # the same training, never interrupted
-    for name, data in resumed.items():
-        assert (project / "models" / name).read_bytes() == data, name
-    assert json.loads((project / "metrics.json").read_text()) == metrics
-
-
-def test_the_study_pipeline_runs_its_study_and_stays_out_of_the_top_pipeline(project):
-    project, _ = project
-    set_params(project, search={"study": "tiny", "n_trials": 1, "workers": 1, "pruner": "none",
-                                "space": {"model.g_activation": ["relu", "elu"]}})
-    log = dvc(project, "--cd", "studies", "repro")
-    assert "Running stage 'study'" in log and "0 of 1 trials done" in log
-    assert "Running stage 'report'" in log and (project / "studies" / "tiny" / "report" / "report.html").exists()
-    shown = json.loads(dvc(project, "--cd", "studies", "plots", "show", "--json"))
-    assert {"tiny/report/configurations.csv", "tiny/report/fid_by_configuration.png"} <= set(shown["data"])
-    assert "study" not in dvc(project, "status")  # `dvc repro` at the top never runs the study
-    folder = project / "studies" / "tiny"
-    best = yaml.safe_load((folder / "best_params.yaml").read_text())
-    assert best["trial"] == 0 and best["params"]["model.g_activation"] in ("relu", "elu")
-    assert len((folder / "trials.csv").read_text().splitlines()) == 1 + 1
-    # its storage is not an output (DVC would delete it): a re-run resumes the study, here with nothing left
-    again = dvc(project, "--cd", "studies", "repro")
-    assert "Stage 'study' didn't change, skipping" in again and "Stage 'report' didn't change, skipping" in again
-    assert "1 of 1 trials done" in dvc(project, "--cd", "studies", "repro", "--force")
-    assert "trials" not in git(project, "status", "--porcelain", "--untracked-files=all")  # trial folders: ignored

@@ -163,7 +163,7 @@ def configurations(trials: pd.DataFrame, factors: list[str], objective: str, mai
     with its configuration under the main protocol."""
     rows = []
     for (label, protocol), group in trials.groupby(["configuration", trials["protocol"].fillna(main or "")], sort=False, dropna=False):
-        complete = group[group["state"] == "COMPLETE"]
+        complete = group[group["state"] == "COMPLETE"].sort_values(["seed", "trial"], kind="stable")
         row = {"configuration": label, **{key: group[key].iloc[0] for key in factors},
                "seeds": len(complete), "pruned": int((group["state"] == "PRUNED").sum()), "failed": int((group["state"] == "FAIL").sum())}
         for metric in ("fid", "kid"):
@@ -248,9 +248,9 @@ def _warnings(trials, table, identity, categorical, protocols) -> list[str]:
                      "whatever it chose to try (confounded), and most configurations have one seed.")
     seeds = table[table["seeds"] > 0]["seeds"]
     if len(seeds) and seeds.min() < stats.MANY_SEEDS:
-        notes.append(f"Intervals come from {seeds.min()}-{seeds.max()} seeds per configuration: with fewer than {stats.MANY_SEEDS} seeds a "
+        notes.append(f"Per-configuration intervals come from {seeds.min()}-{seeds.max()} seeds: with fewer than {stats.MANY_SEEDS} seeds a "
                      "95% bootstrap interval is too narrow (measured: it covers the true mean 75% of the time with 3 seeds, 84% with 5, 90% with 10; docs/report.md)"
-                     + ("; a configuration with one seed has no interval and adds no spread to the marginal intervals." if seeds.min() == 1 else "."))
+                     + ("; a configuration with one seed has no interval." if seeds.min() == 1 else "."))
     return notes
 
 
@@ -451,11 +451,11 @@ def render(c: Comparison, plots: dict[str, Path], link: str) -> str:
         "<h2>Configurations</h2>",
         _table_html(ranked[columns], f"Per configuration over seeds; mean, sd, 95% percentile bootstrap interval. {caption}", c.samples),
         "<h2>Marginal effects</h2><p>Each choice averaged over the others (each cell weighted equally), against the average configuration; "
-        "intervals from resampling each cell's seeds.</p>",
+        "95% t-intervals with the seed-to-seed variance pooled over the cells (the ANOVA error term).</p>",
         _table_html(c.marginal, f"Marginal {m.upper()} per level. {caption}") if not c.marginal.empty else "<p>No categorical factor with two measured levels.</p>",
         _image(plots["marginal_effects"], "marginal effects") if not c.marginal.empty else "",
         f"<h2>Pairwise comparisons of the top {TOP}</h2><p>Welch's t-test (unequal variances) per pair, p-values corrected with Holm's "
-        "step-down method over the pairs shown; +- is half the 95% interval of the difference.</p>",
+        "step-down method over the pairs shown; +- is half the 95% interval of the difference (not corrected: trust the Holm p-value).</p>",
         _table_html(pairs, f"B - A > 0: A is better. {caption}") if len(pairs) else "<p>Fewer than two configurations to compare.</p>",
         "<h2>Over training and across seeds</h2>",
         f'<div class="row">{_image(plots["fid_over_training"], "FID over training")}{_image(plots["seed_spread"], "seed spread")}</div>',
