@@ -228,7 +228,9 @@ def make_sampler(search, rank: int):
             return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
     if search.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.BruteForceSampler(seed=seed)  # every point, conditional options included
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.BruteForceSampler(seed=seed)  # every point, conditional options included
 
 
 def make_pruner(search, cfg: RunConfig):
