@@ -14,7 +14,7 @@ from gansweep import paths
 from gansweep.data import prepared
 from gansweep.data.sources import DATASETS
 from gansweep.metrics.fid import save_statistics
-from gansweep.metrics.inception import inception_features, iterate
+from gansweep.metrics.inception import default_device, inception_features, iterate, scorer
 from gansweep.protocol import REPORT, SELECTION, describe, real_images
 from gansweep.stage import run
 
@@ -25,9 +25,13 @@ def main(cfg, purpose=REPORT):
     splits = {split: prepared.load(paths.prepared_split(split))[0] for split in DATASETS.get(cfg.data.dataset).splits}
     images = real_images(cfg, splits, purpose)
     info = describe(cfg, purpose)
-    features = inception_features(iterate(images), total=len(images), desc=f"Inception features ({purpose}, real)", convention=info["convention"])
-    save_statistics(OUTPUT[purpose], features, **info)
-    print(f"{purpose} statistics of {info['images']} {info['split']} images ({info['convention']}) -> {OUTPUT[purpose]}")
+    # The selection statistics are compared with the selection scorer's features: the same network and arithmetic.
+    runtime, fast = cfg.compute.inception, purpose == SELECTION and cfg.compute.selection_scorer == "fast"
+    used = scorer(default_device(), runtime, fast)
+    features = inception_features(iterate(images), total=len(images), desc=f"Inception features ({purpose}, real, {used})",
+                                  convention=info["convention"], runtime=runtime, fast=fast)
+    save_statistics(OUTPUT[purpose], features, **info, scorer=used)
+    print(f"{purpose} statistics of {info['images']} {info['split']} images ({info['convention']}, {used}) -> {OUTPUT[purpose]}")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,26 @@ class MetricsConfig(Section):
         return self
 
 
+class ComputeConfig(Section):
+    """How a run uses the hardware. The defaults keep every result what float32 computes;
+    precision and compile are opt-in because they change the trained weights."""
+
+    accelerator: Literal["auto", "cpu", "gpu"]  # auto: a GPU when there is one
+    devices: int = Field(gt=0)  # GPUs for one training; > 1 runs Lightning DDP
+    precision: Literal["32-true", "bf16-mixed"]  # the training's arithmetic
+    compile: bool  # torch.compile both networks
+    channels_last: Literal["auto", True, False]  # NHWC convolutions; auto: on a GPU
+    data_on_device: bool  # the prepared images live on the accelerator (when they fit): no DataLoader copies
+    inception: Literal["auto", "torch", "openvino"]  # auto: OpenVINO on the CPU, TorchScript on a GPU
+    selection_scorer: Literal["fast", "exact"]  # fast: bf16 Inception where the hardware has it, for ranking only
+
+    @model_validator(mode="after")
+    def _devices_need_gpus(self):
+        if self.devices > 1 and self.accelerator == "cpu":
+            raise ValueError("devices: more than one device needs GPUs (accelerator auto or gpu); on the CPU use 1")
+        return self
+
+
 class TrackingConfig(Section):
     experiment: str = Field(min_length=1)
 
@@ -180,6 +200,7 @@ class RunConfig(Section):
     regularization: RegularizationConfig
     train: TrainConfig
     metrics: MetricsConfig
+    compute: ComputeConfig
     tracking: TrackingConfig
 
     @model_validator(mode="after")
@@ -190,6 +211,14 @@ class RunConfig(Section):
                 f"metrics.reference_split: {self.data.dataset} has no {self.metrics.reference_split!r} split; "
                 f"choose one of: {', '.join(splits)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _batches_split_over_devices(self):
+        devices = self.compute.devices
+        if self.train.batch_size % devices:
+            raise ValueError(f"train.batch_size ({self.train.batch_size}) must be a multiple of compute.devices ({devices}): "
+                             "each device trains on an equal share of every batch")
         return self
 
     @model_validator(mode="after")

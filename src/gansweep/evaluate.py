@@ -27,26 +27,27 @@ def generated_batches(generator, n: int, seed: int, batch_size: int = 50):
     rng = torch.Generator().manual_seed(seed)
     for start in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - start), generator.latent_dim, generator=rng)
-        yield to_uint8(generator(z.to(device)), generator.output).cpu()
+        yield to_uint8(generator(z.to(device)), generator.output)
 
 
-def generated_features(generator, n: int, seed: int, convention: str, desc: str) -> np.ndarray:
+def generated_features(generator, n: int, seed: int, convention: str, desc: str, runtime: str = "auto", fast: bool = False) -> np.ndarray:
     """Inception features of n generated images, computed where the generator lives; the
     generator is left on its device and in its train/eval mode."""
     was_training = generator.training
     generator.eval()
     try:
         device = str(next(generator.parameters()).device)
-        return inception_features(generated_batches(generator, n, seed), total=n, device=device, desc=desc, convention=convention)
+        return inception_features(generated_batches(generator, n, seed), total=n, device=device, desc=desc, convention=convention,
+                                  runtime=runtime, fast=fast)
     finally:
         generator.train(was_training)
 
 
-def score(generator, reference: dict, cfg: MetricsConfig) -> tuple[dict, np.ndarray]:
+def score(generator, reference: dict, cfg: MetricsConfig, runtime: str = "auto") -> tuple[dict, np.ndarray]:
     """The reported metrics of cfg.generated_images images against `reference` (the report's
-    saved statistics with their features), and the generated features."""
+    saved statistics with their features), and the generated features. Always float32."""
     n = cfg.generated_images
-    features = generated_features(generator, n, latent_seed(cfg.seed, REPORT), cfg.convention, "Inception features (generated)")
+    features = generated_features(generator, n, latent_seed(cfg.seed, REPORT), cfg.convention, "Inception features (generated)", runtime)
     real = reference["features"]
     mu, sigma = statistics(features)
     kid, kid_std = kernel_inception_distance(real, features, subsets=cfg.kid_subsets, subset_size=cfg.kid_subset_size, seed=cfg.seed)
@@ -65,9 +66,11 @@ def score(generator, reference: dict, cfg: MetricsConfig) -> tuple[dict, np.ndar
 
 def selection_score(generator, selection: dict, cfg: Config) -> dict:
     """KID and FID of train.eval_images images from the selection latent stream against the
-    selection statistics: only what ranking generators needs (see gansweep.protocol)."""
+    selection statistics: only what ranking generators needs (see gansweep.protocol), so with the
+    fast scorer (compute.selection_scorer) where the hardware has one."""
     m, n = cfg.metrics, cfg.train.eval_images
-    features = generated_features(generator, n, latent_seed(m.seed, SELECTION), m.convention, "Inception features (selection)")
+    features = generated_features(generator, n, latent_seed(m.seed, SELECTION), m.convention, "Inception features (selection)",
+                                  cfg.compute.inception, cfg.compute.selection_scorer == "fast")
     real = selection["features"]
     mu, sigma = statistics(features)
     kid, _ = kernel_inception_distance(real, features, subsets=m.kid_subsets, subset_size=min(m.kid_subset_size, n, len(real)), seed=m.seed)
@@ -94,8 +97,9 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
     client = tracking.client(run["tracking_uri"])  # an unreachable store fails here, before any work
     best = load_generator(models_dir / "generator_best.pt", default_device())
     same = run["best_epoch"] == run["last_epoch"]
-    best_metrics, _ = score(best, reference, cfg.metrics)
-    last_metrics = best_metrics if same else score(load_generator(models_dir / "generator.pt", default_device()), reference, cfg.metrics)[0]
+    runtime = cfg.compute.inception
+    best_metrics, _ = score(best, reference, cfg.metrics, runtime)
+    last_metrics = best_metrics if same else score(load_generator(models_dir / "generator.pt", default_device()), reference, cfg.metrics, runtime)[0]
     metrics = {**best_metrics, "best_epoch": run["best_epoch"], "last": last_metrics, **protocol(cfg)}
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")

@@ -15,12 +15,16 @@ from gansweep import regularizers
 from gansweep.config import Config
 from gansweep.data.prepared import to_model_range
 from gansweep.losses import build_loss
+from gansweep.seeding import stream_seed
 from gansweep.nn.networks import DISCRIMINATORS, Generator
 
+# fused: one kernel for all parameters where torch has one (Adam on CUDA); None keeps torch's default.
 OPTIMIZERS = {
-    "adam": lambda params, r, lr: torch.optim.Adam(params, lr=lr, betas=(r.beta1, r.beta2)),
-    "rmsprop": lambda params, r, lr: torch.optim.RMSprop(params, lr=lr),
+    "adam": lambda params, r, lr, fused: torch.optim.Adam(params, lr=lr, betas=(r.beta1, r.beta2), fused=fused),
+    "rmsprop": lambda params, r, lr, fused: torch.optim.RMSprop(params, lr=lr),
 }
+
+FINITE_CHECK_EVERY = 32  # steps between finiteness checks on a GPU (each check waits for it)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -66,16 +70,44 @@ class GAN(pl.LightningModule):
         # The same latent vectors every epoch, so sample grids show progress, not noise.
         self.critic_steps = 0
         self.register_buffer("sample_z", torch.randn(cfg.train.sample_grid_size, cfg.model.latent_dim, generator=fixed))
+        self.unchecked = []  # (name, step, loss) not yet checked for finiteness (GPU only)
+        if cfg.compute.compile:
+            # In place, so state_dict keys (checkpoints, saved generators) stay those of the plain networks.
+            self.generator.compile()
+            self.discriminator.compile()
+
+    def channels_last(self) -> bool:
+        setting = self.cfg.compute.channels_last
+        return self.device.type == "cuda" if setting == "auto" else setting
+
+    def on_fit_start(self):
+        if self.channels_last():
+            self.to(memory_format=torch.channels_last)
+        if self.trainer.world_size > 1:
+            # Lightning seeds every DDP process alike: without this, all GPUs would draw the same latents.
+            torch.manual_seed(stream_seed(self.cfg.train.seed, 1_000 + 1_000 * self.current_epoch + self.global_rank))
 
     def latent(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.model.latent_dim, device=self.device)
 
     def check_finite(self, loss: torch.Tensor, name: str) -> None:
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"{name} is {loss.item()} at epoch {self.current_epoch}, batch {self.trainer.fit_loop.total_batch_idx} "
-                f"(loss '{self.cfg.loss.name}'): training stopped"
-            )
+        """Stops training at a NaN or infinite loss: at once on the CPU; on a GPU every
+        FINITE_CHECK_EVERY steps and at each epoch's end (a check per step would stall it)."""
+        self.unchecked.append((name, self.trainer.fit_loop.total_batch_idx, loss.detach()))
+        if loss.device.type == "cpu" or len(self.unchecked) >= 2 * FINITE_CHECK_EVERY or self.last_batch_of_epoch:
+            self.flush_finite_checks()
+
+    def flush_finite_checks(self) -> None:
+        if not self.unchecked:
+            return
+        finite = torch.isfinite(torch.stack([loss for _, _, loss in self.unchecked])).tolist()
+        pending, self.unchecked = self.unchecked, []
+        for ok, (name, batch, loss) in zip(finite, pending):
+            if not ok:
+                raise NonFiniteLossError(
+                    f"{name} is {loss.item()} at epoch {self.current_epoch}, batch {batch} "
+                    f"(loss '{self.cfg.loss.name}'): training stopped"
+                )
 
     def critic_score(self, images):
         """The per-image value that gradient penalties differentiate (the loss decides what it is)."""
@@ -108,6 +140,9 @@ class GAN(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         real = to_model_range(batch[0], self.cfg.model.g_output)
+        self.last_batch_of_epoch = batch_idx + 1 >= self.trainer.num_training_batches
+        if self.channels_last():
+            real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
 
         with self.toggled_optimizer(opt_d):
@@ -145,8 +180,8 @@ class GAN(pl.LightningModule):
 
     def configure_optimizers(self):
         r = self.recipe
-        make = OPTIMIZERS[r.optimizer]
-        return make(self.generator.parameters(), r, r.lr_g), make(self.discriminator.parameters(), r, r.lr_d)
+        make, fused = OPTIMIZERS[r.optimizer], (True if self.device.type == "cuda" else None)
+        return make(self.generator.parameters(), r, r.lr_g, fused), make(self.discriminator.parameters(), r, r.lr_d, fused)
 
     @torch.no_grad()
     def samples(self, z: torch.Tensor | None = None) -> torch.Tensor:

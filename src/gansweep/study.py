@@ -33,7 +33,7 @@ from pydantic import ValidationError
 import gansweep
 from gansweep import paths, space, tracking
 from gansweep.config import Config, ConfigError, RunConfig, explain, with_overrides
-from gansweep.metrics.fid import load_statistics
+from gansweep.metrics.fid import statistics_of
 from gansweep.protocol import REPORT, SELECTION, check_reference, protocol
 
 STUDIES = Path("studies")
@@ -248,9 +248,9 @@ class Objective:
     def __init__(self, cfg: Config, parent_run_id: str):
         self.cfg, self.search, self.parent = cfg, cfg.search, parent_run_id
         self.base = cfg.run_config().model_dump()
-        self.reference = load_statistics(paths.REFERENCE_STATS)
+        self.reference = statistics_of(paths.REFERENCE_STATS)
         check_reference(self.reference, cfg, REPORT)
-        check_reference(load_statistics(paths.SELECTION_STATS), cfg, SELECTION)
+        check_reference(statistics_of(paths.SELECTION_STATS), cfg, SELECTION)
 
     def __call__(self, trial: optuna.Trial) -> float:
         from gansweep.evaluate import evaluate_training

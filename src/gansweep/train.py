@@ -26,7 +26,8 @@ from gansweep.callbacks import EpochLossCsv, PeriodicEvaluation, SampleGrid
 from gansweep.config import Config
 from gansweep.data import prepared
 from gansweep.data.sources import sha256
-from gansweep.metrics.fid import load_statistics
+from gansweep.metrics.fid import statistics_of
+from gansweep.metrics.inception import scorer
 from gansweep.generators import save_generator
 from gansweep.module import GAN
 from gansweep.paths import reading
@@ -64,7 +65,7 @@ def run_name(cfg: Config) -> str:
 
 
 # What training reads: dvc.yaml lists the same params for the `train` stage (a test checks it).
-TRAINING_SECTIONS = ("data", "model", "loss", "regularization", "train")
+TRAINING_SECTIONS = ("data", "model", "loss", "regularization", "train", "compute")
 SELECTION_METRICS = ("convention", "kid_subsets", "kid_subset_size", "seed")  # the periodic selection's
 
 
@@ -98,6 +99,58 @@ def check_budget(cfg: Config, n_images: int) -> int:
             "raise train.epochs or train.limit_batches, or lower train.n_critic"
         )
     return batches
+
+
+def training_device(compute) -> torch.device:
+    """The device one training runs on (the first of them under DDP)."""
+    gpus = torch.cuda.device_count()
+    if compute.accelerator == "gpu" and gpus == 0:
+        raise ConfigError("compute.accelerator is gpu, but torch sees no GPU (CUDA_VISIBLE_DEVICES, driver?); use auto or cpu")
+    if compute.devices > max(gpus, 1):
+        raise ConfigError(f"compute.devices is {compute.devices}, but torch sees {gpus} GPU(s)")
+    return torch.device("cuda", torch.cuda.current_device()) if gpus and compute.accelerator != "cpu" else torch.device("cpu")
+
+
+def fit_settings(cfg: Config) -> dict:
+    """The Trainer arguments that decide where and how fast training runs (compute.*)."""
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    compute, device = cfg.compute, training_device(cfg.compute)
+    settings = {
+        "accelerator": device.type if device.type == "cpu" else "gpu",
+        "devices": compute.devices,
+        "precision": compute.precision,
+        # Bit-exact on the CPU; some CUDA kernels have no deterministic version, so only warn there.
+        "deterministic": True if device.type == "cpu" else "warn",
+        # A progress bar refresh reads the losses back from the GPU: not every step there.
+        "callbacks": [TQDMProgressBar(refresh_rate=1 if device.type == "cpu" else 25)],
+    }
+    if compute.devices > 1:
+        # Two backward passes per step (D, then G), each reaching only one network's parameters:
+        # DDP must expect unused ones. Batch norm sees the whole batch, as on one device.
+        settings["strategy"] = "ddp_find_unused_parameters_true"
+        settings["sync_batchnorm"] = True
+    return settings
+
+
+def training_batches(cfg: Config, images, device: torch.device):
+    """The shuffled batches: gathered from images held on the device when compute.data_on_device
+    and they fit (one training device), else a DataLoader. Both give the same batches. Under DDP
+    each device gets batch_size / devices images of every batch (Lightning shards the sampler)."""
+    t, devices = cfg.train, cfg.compute.devices
+    if cfg.compute.data_on_device and devices == 1 and prepared.fits_on(device, images.nbytes):
+        return prepared.device_batches(images, t.batch_size, t.seed, device)
+    return prepared.dataloader(images, t.batch_size // devices, t.seed)
+
+
+def _check_scorer(selection: dict, cfg: Config) -> None:
+    device = str(training_device(cfg.compute))
+    wanted = scorer(device, cfg.compute.inception, cfg.compute.selection_scorer == "fast")
+    made = str(selection.get("scorer", "torch-f32"))  # statistics from before the scorer was recorded
+    if made.split("-")[1] != wanted.split("-")[1]:
+        warnings.warn(f"the selection statistics were computed with {made}, the selection scores of this run use {wanted} "
+                      "(another machine?): scores stay comparable between generators, not with other machines' runs; "
+                      "`dvc repro -f selection_stats` recomputes them here")
 
 
 def _resume_point(checkpoint_dir: Path | None) -> tuple[Path | None, int | None, str | None]:
@@ -153,10 +206,12 @@ def train(
     client = tracking.client()  # a wrong MLFLOW_TRACKING_URI fails here, before any work
     images, _ = prepared.load(data_path)
     check_budget(cfg, len(images))
+    settings = fit_settings(cfg)  # no GPU where params ask for one: refused here, before any work
     selection = None
     if cfg.train.eval_every_n_epochs and selection_path is not None:
-        selection = load_statistics(selection_path)
+        selection = statistics_of(selection_path)
         check_reference(selection, cfg, SELECTION)
+        _check_scorer(selection, cfg)
     checkpoint_dir = None
     if checkpoints is not None:
         checkpoint_dir = Path(checkpoints) / fingerprint(cfg, data_path, *([selection_path] if selection else []))
@@ -185,7 +240,7 @@ def train(
         logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
         evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
         losses = EpochLossCsv(plots_dir / "train_losses.csv")
-        callbacks = [SampleGrid(), losses, *([evaluation] if evaluation else [])]
+        callbacks = [SampleGrid(), losses, *([evaluation] if evaluation else []), *settings.pop("callbacks")]
         if checkpoint_dir is not None:
             callbacks.append(
                 # One file, overwritten at the end of every epoch (no monitor: the latest is the one kept).
@@ -195,18 +250,15 @@ def train(
         trainer = pl.Trainer(
             max_epochs=cfg.train.epochs,
             limit_train_batches=cfg.train.limit_batches,
-            accelerator="auto",
-            devices=1,
             logger=logger,
             callbacks=callbacks,
             enable_checkpointing=checkpoint_dir is not None,
-            # Bit-exact on the CPU; some CUDA kernels have no deterministic version, so only warn there.
-            deterministic="warn" if torch.cuda.is_available() else True,
             log_every_n_steps=10,
             enable_model_summary=False,
             default_root_dir=checkpoint_dir or out_dir,
+            **settings,
         )
-        loader = prepared.dataloader(images, cfg.train.batch_size, cfg.train.seed)
+        loader = training_batches(cfg, images, training_device(cfg.compute))
         trainer.fit(module, loader, ckpt_path=resume_from, weights_only=True)
         losses.write()  # also when a resume found every epoch done (killed while saving the results)
         last_epoch = trainer.current_epoch - 1

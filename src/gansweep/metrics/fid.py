@@ -7,6 +7,7 @@ it real and stable where a general sqrtm of S1 S2 can return complex parts.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,15 @@ def load_statistics(path: Path) -> dict:
         if missing:
             raise KeyError(f"no {', '.join(sorted(missing))}")
     return loaded
+
+
+def statistics_of(path: Path) -> dict:
+    """load_statistics, read once per process while the file is unchanged (a study worker's trials
+    share one copy)."""
+    stat = Path(path).stat() if Path(path).exists() else None
+    return _cached(str(path), str(Path(path).resolve()), stat and (stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(path: str, resolved: str, version) -> dict:
+    return load_statistics(Path(path))
