@@ -5,15 +5,9 @@ import csv
 from pathlib import Path
 
 import lightning.pytorch as pl
-from torchvision.utils import make_grid
 
 from gansweep.data.prepared import to_uint8
-
-
-def grid_image(images_uint8) -> "np.ndarray":  # noqa: F821
-    """uint8 NCHW batch -> one HWC uint8 grid (gray images keep one channel)."""
-    grid = make_grid(images_uint8.cpu(), nrow=8, padding=2, pad_value=0)
-    return grid[: images_uint8.shape[1]].permute(1, 2, 0).numpy()
+from gansweep.grids import grid_image
 
 
 class SampleGrid(pl.Callback):

@@ -90,7 +90,7 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
     from PIL import Image
 
     from gansweep import tracking
-    from gansweep.callbacks import grid_image
+    from gansweep.grids import grid_image
     from gansweep.generators import load_generator
     from gansweep.protocol import protocol
 

@@ -13,7 +13,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import torchvision
 
 from gansweep.registry import Registry
 
@@ -78,8 +77,14 @@ class TorchvisionSource:
     copy, or the tests' HTTP server)."""
 
     splits = ("train", "test")
-    dataset_class = None  # a torchvision.datasets class
+    dataset_name = ""  # of the torchvision.datasets class
     name = ""
+
+    @property
+    def dataset_class(self):
+        import torchvision  # 2-3 s to import: only the datasets that download need it
+
+        return getattr(torchvision.datasets, self.dataset_name)
 
     def mirrored_class(self):
         mirror = os.environ.get("GANSWEEP_DATA_MIRROR")
@@ -120,7 +125,7 @@ class Mnist(TorchvisionSource):
     """MNIST (LeCun et al. 1998): 60,000 train and 10,000 test digits, 28x28 gray."""
 
     name = "mnist"
-    dataset_class = torchvision.datasets.MNIST
+    dataset_name = "MNIST"
 
 
 @DATASETS.register("fashion-mnist")
@@ -128,7 +133,7 @@ class FashionMnist(TorchvisionSource):
     """Fashion-MNIST (Xiao et al. 2017): 60,000 train and 10,000 test images, 28x28 gray."""
 
     name = "fashion-mnist"
-    dataset_class = torchvision.datasets.FashionMNIST
+    dataset_name = "FashionMNIST"
 
 
 @DATASETS.register("cifar10")
@@ -136,4 +141,4 @@ class Cifar10(TorchvisionSource):
     """CIFAR-10 (Krizhevsky 2009): 50,000 train and 10,000 test images, 32x32 RGB."""
 
     name = "cifar10"
-    dataset_class = torchvision.datasets.CIFAR10
+    dataset_name = "CIFAR10"

@@ -179,10 +179,12 @@ def preprocess(images_uint8: torch.Tensor, convention: str = "legacy_tensorflow"
     """uint8 NCHW (1 or 3 channels, any square size) -> the network's normalised 3x299x299 input."""
     if images_uint8.dtype != torch.uint8:
         raise TypeError(f"Inception features need uint8 images (quantise first), got {images_uint8.dtype}")
-    x = images_uint8.float()
+    # Grayscale -> RGB by repetition, as StyleGAN3 and compare_gan do; after the per-channel
+    # preprocessing, which then runs once instead of three times (the same values).
+    x = CONVENTIONS.get(convention, "metrics.convention")(images_uint8.float())
     if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)  # grayscale -> RGB by repetition, as StyleGAN3 and compare_gan do
-    return CONVENTIONS.get(convention, "metrics.convention")(x).contiguous(memory_format=torch.channels_last)
+        x = x.expand(-1, 3, -1, -1)
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 @torch.inference_mode()
