@@ -1,5 +1,6 @@
 """What every benchmark shares: the machine and versions recorded with each number, the embedded
 digits, and the printed table."""
+import json
 import os
 import platform
 import tempfile
@@ -57,3 +58,10 @@ def median_table(result: dict, columns: list[str]) -> str:
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in result["rows"]]
     return "\n".join(lines)
+
+
+def write_json(path: Path | None, result: dict) -> None:
+    """The benchmark's result (the printed table's numbers, the machine, the settings), when asked."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")

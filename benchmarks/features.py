@@ -11,21 +11,20 @@ images/s, ratio to torchmetrics, FID and its relative difference from torchmetri
   python benchmarks/features.py [--images 200] [--rounds 2] [--json benchmarks/results/features_cpu.json]
 """
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from bench import environment, median_table, real_digits, write_json
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
-
-from bench import environment, median_table, real_digits
 from gansweep.config import load_config
 from gansweep.evaluate import generated_batches
 from gansweep.generators import load_generator
-from gansweep.metrics.fid import frechet_distance, statistics as fid_statistics
+from gansweep.metrics.fid import frechet_distance
+from gansweep.metrics.fid import statistics as fid_statistics
 from gansweep.metrics.inception import default_device, inception_features, load_inception, preprocess, scorer
 
 BATCH = 50
@@ -105,9 +104,7 @@ def main():
               "settings": {"images": compared, "rounds": args.rounds, "batch": BATCH, "convention": convention, "inception": runtime},
               "rows": rows}
     print(median_table(result, ["variant", "images_per_s", "speed_ratio", "fid", "fid_rel_diff"]))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

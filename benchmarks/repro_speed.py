@@ -23,8 +23,7 @@ import time
 from pathlib import Path
 
 import torch
-
-from bench import environment
+from bench import environment, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,9 +120,7 @@ def main():
     print(f"\nFID baseline {bm['fid']!r}, candidate {cm['fid']!r} (relative difference {result['fid_rel_diff_between_runs']:.2e}); "
           f"candidate's best generator by the baseline's feature path {rescored['fid']!r} "
           f"(relative difference {result['fid_rel_diff_from_baseline_feature_path']:.2e}); same weights: {weights}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,14 @@ On a CPU without bf16 units (AVX2 only) both scorers are float32 and agree by co
 """
 import argparse
 import glob
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from bench import environment, write_json
 from scipy.stats import spearmanr
 
 import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
-
-from bench import environment
 from gansweep import paths
 from gansweep.config import load_config
 from gansweep.data import prepared
@@ -72,9 +70,7 @@ def main():
           f"and {names[1]} ({seconds[names[1]]:.0f} s)")
     print(f"Spearman rank correlation: KID {result['spearman_kid']:.4f}, FID {result['spearman_fid']:.4f}; "
           f"largest relative FID difference {result['max_fid_rel_diff']:.2e}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

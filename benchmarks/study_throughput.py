@@ -9,7 +9,6 @@ are removed afterwards unless --keep (their MLflow runs stay, under each study's
   python benchmarks/study_throughput.py [--trials 2] [--workers 1 2] [-S train.epochs=4 ...]
 """
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -17,11 +16,10 @@ import time
 from pathlib import Path
 
 import optuna
+from bench import environment, write_json
 from optuna.trial import TrialState
 
 import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
-
-from bench import environment
 from gansweep import paths
 from gansweep.config import load_config
 from gansweep.metrics.inception import default_device
@@ -67,9 +65,7 @@ def main():
     print("| workers | trials | wall s | trials/hour | ratio |\n|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['workers']} | {row['trials_complete']} | {row['wall_s']:.0f} | {row['trials_per_hour']:.2f} | {row['ratio_to_1_worker']:.2f} |")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ torch.compile) run too.
   python benchmarks/train_throughput.py --json benchmarks/results/train_throughput_cpu.json
 """
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -20,11 +19,10 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
+from bench import environment, median_table, real_digits, write_json
 from torch.utils.data import DataLoader, TensorDataset
 
 import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
-
-from bench import environment, median_table, real_digits
 from gansweep.config import load_config
 from gansweep.module import GAN
 from gansweep.train import RunLogger, fit_settings, quiet_lightning, training_batches, training_device
@@ -146,9 +144,7 @@ def main():
                            "images": f"{len(images)} embedded MNIST digits (mnist-5k), 28x28"},
               "rows": rows}
     print(median_table(result, ["variant", "ms_per_step", "images_per_s", "ratio_to_plain"]))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

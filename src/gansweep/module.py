@@ -15,8 +15,8 @@ from gansweep import regularizers
 from gansweep.config import Config
 from gansweep.data.prepared import to_model_range
 from gansweep.losses import build_loss
-from gansweep.seeding import stream_seed
 from gansweep.nn.networks import DISCRIMINATORS, Generator
+from gansweep.seeding import stream_seed
 
 # fused: one kernel for all parameters where torch has one (Adam on CUDA); None keeps torch's default.
 OPTIMIZERS = {

@@ -26,9 +26,9 @@ from gansweep.callbacks import EpochLossCsv, PeriodicEvaluation, SampleGrid
 from gansweep.config import Config
 from gansweep.data import prepared
 from gansweep.data.sources import sha256
+from gansweep.generators import save_generator
 from gansweep.metrics.fid import statistics_of
 from gansweep.metrics.inception import scorer
-from gansweep.generators import save_generator
 from gansweep.module import GAN
 from gansweep.paths import reading
 from gansweep.protocol import SELECTION, check_reference

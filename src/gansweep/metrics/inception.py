@@ -32,7 +32,7 @@ def weights_path() -> Path:
     return Path(spec.submodule_search_locations[0]) / "default_1.pt"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_inception(device: str) -> torch.jit.ScriptModule:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*torch.jit.load.* is deprecated", category=FutureWarning)
@@ -107,7 +107,7 @@ def scorer(device: str, runtime: str = "auto", fast: bool = False) -> str:
     return f"{runtime}-{'bf16' if bf16 else 'f32'}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def network(device: str, name: str, threads: int):
     """The Inception network as a function of the preprocessed float batch (on `device`) ->
     float32 features, for the scorer `name` (see scorer()). Built once per process and setting:
