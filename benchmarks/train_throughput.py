@@ -37,6 +37,10 @@ def plain_loop(cfg, images, warmup: int, steps: int) -> float:
     """Seconds for `steps` G+D steps of the loop a careful person writes by hand: DataLoader,
     no_grad fakes for D, D frozen during G's step."""
     device = training_device(cfg.compute)
+    # The global flags a gansweep training sets (deterministic kernels, see GAN.on_fit_start), so
+    # that the comparison is of the loops, whichever variant ran first in this process.
+    torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
+    torch.utils.deterministic.fill_uninitialized_memory = False
     pl.seed_everything(cfg.train.seed, verbose=False)
     module = GAN(cfg, images.shape[1:])  # only for its networks and loss: the same initial weights
     generator, critic, objective, r = module.generator.to(device), module.discriminator.to(device), module.objective, module.recipe
@@ -101,9 +105,9 @@ def gansweep_loop(cfg, images, warmup: int, steps: int, store: Path) -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=140)
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=None, help="default: train.batch_size (32); the GPU target is set at 128")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
