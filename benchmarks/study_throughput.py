@@ -1,12 +1,12 @@
 """Study throughput: trials per hour of `gansweep study` at the default trial budget (params.yaml),
 with 1 worker and with 2 workers on this machine.
 
-Each measurement is a fresh study of --trials trials that all train the default params with
+Each measurement is a fresh study of --trials-per-worker trials per worker, all training the default params with
 different seeds (a grid over train.seed, no pruning): the cost of a trial, not of the sampler's
 choices. Needs the statistics stages: run `dvc repro` first. The studies' folders under studies/
 are removed afterwards unless --keep (their MLflow runs stay, under each study's parent run).
 
-  python benchmarks/study_throughput.py [--trials 2] [--workers 1 2] [-S train.epochs=4 ...]
+  python benchmarks/study_throughput.py [--trials-per-worker 1] [--workers 1 2] [-S train.epochs=4 ...]
 """
 import argparse
 import shutil
@@ -28,7 +28,7 @@ from gansweep.study import open_storage, study_dir
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=2, help="trials per study")
+    parser.add_argument("--trials-per-worker", type=int, default=1)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE", help="override params.yaml (the trial budget)")
     parser.add_argument("--keep", action="store_true")
@@ -37,11 +37,12 @@ def main():
     for needed in (paths.REFERENCE_STATS, paths.SELECTION_STATS):
         if not needed.exists():
             sys.exit(f"{needed} is missing: run `dvc repro` first")
-    seeds = list(range(args.trials))
     rows, stamp = [], time.strftime("%Y%m%d-%H%M%S")
     for workers in args.workers:
+        trials = args.trials_per_worker * workers
+        seeds = list(range(trials))
         name = f"throughput-{stamp}-w{workers}"
-        command = ["gansweep", "study", "--study-name", name, "--n-trials", str(args.trials), "--workers", str(workers),
+        command = ["gansweep", "study", "--study-name", name, "--n-trials", str(trials), "--workers", str(workers),
                    "-S", "search.sampler=grid", "-S", "search.pruner=none", "-S", f"search.space={{train.seed: {seeds}}}"]
         for item in args.set:
             command += ["-S", item]
@@ -61,7 +62,7 @@ def main():
     for row in rows:
         row["ratio_to_1_worker"] = row["trials_per_hour"] / rows[0]["trials_per_hour"]
     result = {"benchmark": "study_throughput", **environment(default_device()),
-              "settings": {"trials": args.trials, "overrides": args.set, "params": "params.yaml defaults otherwise"}, "rows": rows}
+              "settings": {"trials_per_worker": args.trials_per_worker, "overrides": args.set, "params": "params.yaml defaults otherwise"}, "rows": rows}
     print("| workers | trials | wall s | trials/hour | ratio |\n|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['workers']} | {row['trials_complete']} | {row['wall_s']:.0f} | {row['trials_per_hour']:.2f} | {row['ratio_to_1_worker']:.2f} |")

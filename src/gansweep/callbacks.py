@@ -60,6 +60,8 @@ class EpochLossCsv(pl.Callback):
         self.path, self.keys, self.rows = Path(path), keys, []
 
     def on_train_epoch_end(self, trainer, module):
+        if not trainer.is_global_zero:  # DDP: process 0 writes the file
+            return
         metrics = trainer.callback_metrics
         self.rows.append(
             [trainer.current_epoch] + [float(metrics[f"{key}_epoch"]) if key in module.logged_this_epoch else "" for key in self.keys]

@@ -71,6 +71,7 @@ class GAN(pl.LightningModule):
         self.critic_steps = 0
         self.register_buffer("sample_z", torch.randn(cfg.train.sample_grid_size, cfg.model.latent_dim, generator=fixed))
         self.unchecked = []  # (name, step, loss) not yet checked for finiteness (GPU only)
+        self.last_batch_of_epoch = False
         if cfg.compute.compile:
             # In place, so state_dict keys (checkpoints, saved generators) stay those of the plain networks.
             self.generator.compile()
@@ -86,9 +87,6 @@ class GAN(pl.LightningModule):
         torch.utils.deterministic.fill_uninitialized_memory = False
         if self.channels_last():
             self.to(memory_format=torch.channels_last)
-        if self.trainer.world_size > 1:
-            # Lightning seeds every DDP process alike: without this, all GPUs would draw the same latents.
-            torch.manual_seed(stream_seed(self.cfg.train.seed, 1_000 + 1_000 * self.current_epoch + self.global_rank))
 
     def latent(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.model.latent_dim, device=self.device)
@@ -137,6 +135,10 @@ class GAN(pl.LightningModule):
         optimizer.step()
 
     def on_train_epoch_start(self):
+        if self.trainer.world_size > 1:
+            # Lightning seeds every DDP process alike (and a resume restores process 0's random state
+            # everywhere): without this, all GPUs would draw the same latents.
+            torch.manual_seed(stream_seed(self.cfg.train.seed, 1_000 + 1_000 * self.current_epoch + self.global_rank))
         # Lightning keeps an epoch mean until a new one replaces it: an epoch without generator steps
         # (n_critic above the batches per epoch) must not report the previous epoch's g_loss.
         self.logged_this_epoch = set()

@@ -352,10 +352,10 @@ def workers_for(search) -> tuple[int, list[str | None]]:
 
 def identity_of(cfg: Config) -> dict:
     """What makes a study the same study: what its trials compute, how it proposes them, and the
-    MLflow experiment its runs are in. Not n_trials, timeout, workers, heartbeat (how long and how
-    wide it runs)."""
+    MLflow experiment its runs are in. Not n_trials, timeout, workers, heartbeat, compute (how long,
+    how wide and on what it runs; each trial's MLflow run records its compute.* params)."""
     search = cfg.search
-    run = cfg.run_config().model_dump()
+    run = cfg.run_config().model_dump(exclude={"compute"})
     return json.loads(json.dumps({
         "objective": search.objective, "sampler": search.sampler, "pruner": search.pruner, "seed": search.seed,
         "space": space.as_data(search.space),
@@ -366,6 +366,8 @@ def identity_of(cfg: Config) -> dict:
 def prepare(cfg: Config):
     """Opens (or creates) the study, checks it is the same study, makes its parent MLflow run."""
     search = cfg.search
+    if cfg.compute.devices > 1:
+        raise ConfigError("compute.devices: a study runs one worker per GPU, each training on its own GPU; set compute.devices to 1")
     storage = open_storage(search, study_dir(search))
     for path in (paths.prepared_split("train"), paths.REFERENCE_STATS, paths.SELECTION_STATS):
         if not path.exists():

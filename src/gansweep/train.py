@@ -20,6 +20,7 @@ import optuna
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 from gansweep import tracking
 from gansweep.callbacks import EpochLossCsv, PeriodicEvaluation, SampleGrid
@@ -226,12 +227,15 @@ def train(
         "gansweep.data_sha256": sha256(data_path),
         **(tags or {}),
     }
-    run_id = _open_run(client, cfg, run_id, run_tags)
+    # Under DDP (compute.devices > 1) Lightning starts this program again for every other GPU: those
+    # processes train along, and process 0 alone records the run and writes the results.
+    helper = rank_zero_only.rank > 0
+    run_id = None if helper else _open_run(client, cfg, run_id, run_tags)
     try:
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and not helper:
             checkpoint_dir.mkdir(parents=True, exist_ok=True)
             (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
-        if resume_from is not None:
+        if resume_from is not None and not helper:
             print(f"resuming from the checkpoint of epoch {resume_epoch} ({resume_from}) into MLflow run {run_id}")
             client.set_tag(run_id, "gansweep.resumed_after_epoch", resume_epoch)
         logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
@@ -260,6 +264,8 @@ def train(
         )
         loader = training_batches(cfg, images, training_device(cfg.compute))
         trainer.fit(module, loader, ckpt_path=resume_from, weights_only=True)
+        if helper:
+            raise SystemExit(0)
         losses.write()  # also when a resume found every epoch done (killed while saving the results)
         last_epoch = trainer.current_epoch - 1
         best_found = evaluation is not None and evaluation.best_state is not None
@@ -272,6 +278,8 @@ def train(
         client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
         client.set_terminated(run_id, "FINISHED")  # only now is the run's content complete
     except BaseException as err:
+        if helper:
+            raise
         # Stopped on purpose (Ctrl-C, a study's pruner): KILLED; anything else: FAILED.
         stopped = isinstance(err, (KeyboardInterrupt, SystemExit, optuna.TrialPruned))
         reason = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else (str(err).splitlines() or [type(err).__name__])[0]

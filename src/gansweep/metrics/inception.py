@@ -32,12 +32,14 @@ def weights_path() -> Path:
     return Path(spec.submodule_search_locations[0]) / "default_1.pt"
 
 
-@functools.cache
-def load_inception(device: str) -> torch.jit.ScriptModule:
+def _load(device: str) -> torch.jit.ScriptModule:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*torch.jit.load.* is deprecated", category=FutureWarning)
         model = torch.jit.load(str(weights_path()), map_location=device)
     return model.eval()
+
+
+load_inception = functools.cache(_load)
 
 
 RUNTIMES = ("auto", "torch", "openvino")
@@ -114,10 +116,9 @@ def network(device: str, name: str, threads: int):
     a study worker reuses it for every trial."""
     runtime, precision = name.split("-")
     if runtime == "torch":
-        model = load_inception(device)
         if precision == "f32":
-            return model
-        model = model.to(memory_format=torch.channels_last)
+            return load_inception(device)
+        model = _load(device).to(memory_format=torch.channels_last)  # its own copy: the float32 one stays as it is
 
         def bf16(x):
             with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
