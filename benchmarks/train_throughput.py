@@ -9,6 +9,7 @@ torch.compile) run too.
 
   python benchmarks/train_throughput.py                       # prints a table
   python benchmarks/train_throughput.py --json benchmarks/results/train_throughput_cpu.json
+  python benchmarks/train_throughput.py --variant compute.channels_last=true --variant compute.precision=bf16-mixed
 """
 import argparse
 import statistics
@@ -109,6 +110,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=None, help="default: train.batch_size (32); the GPU target is set at 128")
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE",
+                        help="also time gansweep with this params override, e.g. compute.channels_last=true (repeatable)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     quiet_lightning()
@@ -127,6 +130,10 @@ def main():
                             ("gansweep, fast path off", {"compute.channels_last": False, "compute.data_on_device": False})):
             cfg = load_config("params.yaml", {**overrides, **extra})
             variants[name] = lambda store, cfg=cfg: gansweep_loop(cfg, images, args.warmup, args.steps, store)
+    for item in args.variant:
+        key, _, value = item.partition("=")
+        cfg = load_config("params.yaml", {**overrides, key: yaml.safe_load(value)})
+        variants[f"gansweep, {item}"] = lambda store, cfg=cfg: gansweep_loop(cfg, images, args.warmup, args.steps, store)
     seconds = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.rounds):
