@@ -91,6 +91,7 @@ def resolve_runtime(runtime: str, device: str) -> str:
     return runtime
 
 
+@functools.cache  # a property of the machine: ask OpenVINO once per process
 def _openvino_bf16() -> bool:
     import openvino as ov
 
