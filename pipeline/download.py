@@ -5,15 +5,18 @@ import shutil
 import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
 
 from gansweep import paths
-from gansweep.data.sources import DATASETS
+from gansweep.data.sources import source
 from gansweep.stage import run
 
 
 def main(cfg):
     shutil.rmtree(paths.RAW, ignore_errors=True)
-    info = DATASETS.get(cfg.data.dataset, "data.dataset")().fetch(paths.RAW)
+    info = source(cfg.data).fetch(paths.RAW)
     (paths.RAW / "source.json").write_text(json.dumps(info, indent=2) + "\n")
-    print(f"{cfg.data.dataset}: {', '.join(info['files'])} -> {paths.RAW}/ (sha256 verified)")
+    if info["files"]:
+        print(f"{cfg.data.dataset}: {', '.join(info['files'])} -> {paths.RAW}/ (sha256 verified)")
+    else:
+        print(f"{cfg.data.dataset}: {info['source']}")
 
 
 if __name__ == "__main__":

@@ -25,3 +25,21 @@ def real_digits(folder: Path, n: int) -> tuple[Path, "np.ndarray"]:  # noqa: F82
     images, labels = prepared.shuffle(*source.load(folder)["train"], seed=0)
     prepared.save(folder / "train.npz", images[:n], labels[:n])
     return folder / "train.npz", images
+
+
+def image_folder(folder: Path, n: int, size: int = 64, non_square: int = 0, seed: int = 0) -> Path:
+    """n RGB images of colored disks on colored backgrounds, PNG, JPEG and WebP in three subfolders;
+    the last `non_square` of them are 1.25 x size wide."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        width = round(size * 1.25) if i >= n - non_square else size
+        image = Image.new("RGB", (width, size), tuple(int(c) for c in rng.integers(0, 256, 3)))
+        x, y, r = (int(v) for v in (rng.integers(0, width), rng.integers(0, size), rng.integers(size // 8, size // 3)))
+        ImageDraw.Draw(image).ellipse([x - r, y - r, x + r, y + r], fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+        sub = folder / f"s{i % 3}"
+        sub.mkdir(parents=True, exist_ok=True)
+        image.save(sub / f"{i:04d}.{('png', 'jpg', 'webp')[i % 3]}")
+    return folder

@@ -44,7 +44,8 @@ def ran_stages(log):
     return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage")}
 
 
-def make_project(tmp_path_factory):
+def make_project(tmp_path_factory, **sections):
+    """The copy, with TINY params updated by `sections` (e.g. data={...}), after one `dvc repro`."""
     project = tmp_path_factory.mktemp("project")
     files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
     for name in files:
@@ -52,6 +53,7 @@ def make_project(tmp_path_factory):
             (project / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / name, project / name)
     set_params(project, **TINY)
+    set_params(project, **sections)
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy")

@@ -22,14 +22,14 @@ def test_the_shipped_params_are_valid_and_the_only_source_of_defaults():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"data": {"dataset": "imagenet"}}, "data.dataset: unknown 'imagenet' dataset; choose one of: cifar10, fashion-mnist, mnist, mnist-5k"),
+        ({"data": {"dataset": "imagenet"}}, "data.dataset: unknown 'imagenet' dataset; choose one of: cifar10, fashion-mnist, folder, mnist, mnist-5k"),
         ({"model": {"g_activation": "swish"}}, "model.g_activation: unknown 'swish' activation; choose one of: elu, gelu,"),
         ({"model": {"d_norm": "group"}}, "model.d_norm: unknown 'group' normalization; choose one of: batch, instance, layer, none"),
         ({"loss": {"name": "wasserstein"}}, "loss.name: unknown 'wasserstein' loss; choose one of: began, ebgan, hinge, loss_sensitive, lsgan, minimax,"),
         ({"train": {"epochs": "ten"}}, "train.epochs: Input should be a valid integer, got 'ten'"),
         ({"train": {"epochs": 0}}, "train.epochs: Input should be greater than 0"),
         ({"model": {"d_dropout": 1.5}}, "model.d_dropout: Input should be less than 1"),
-        ({"model": {"g_actvation": "elu"}}, "model.g_actvation: unknown key; valid keys here: latent_dim,"),
+        ({"model": {"g_actvation": "elu"}}, "model.g_actvation: unknown key; valid keys here: architecture, latent_dim,"),
         ({"metrics": {"kid_subset_size": 10_000}}, "kid_subset_size (10000) must not exceed"),
         ({"metrics": {"reference_split": "test"}}, "metrics.reference_split: mnist-5k has no 'test' split; choose one of: train"),
         ({"metrics": {"protocol": "heusel"}}, "metrics: protocol: unknown 'heusel'; choose one of: lucic2018 (or null)"),

@@ -22,12 +22,15 @@ def data(tmp_path_factory):
     return data_path, inception_features(iterate(images[100:108]), total=8, device="cpu")
 
 
-def tiny(loss):
+def tiny(loss, recipe=False):
+    # recipe: generator EMA and DiffAugment on (the average and the augmentation's random draws resume too)
+    extra = {"ema": 0.99, "ema_rampup": 0.05} if recipe else {}
     return make_config(
         model={"latent_dim": 8, "g_width": 8, "d_width": 8},
         loss={"name": loss},
         train={"epochs": 3, "batch_size": 16, "limit_batches": 3, "sample_grid_size": 4, "eval_every_n_epochs": 1,
-               "eval_images": 6, "eval_reference_images": 8},
+               "eval_images": 6, "eval_reference_images": 8, **extra},
+        regularization={"augment": ["color", "translation", "cutout"] if recipe else []},
         metrics={"kid_subset_size": 4, "kid_subsets": 2},
     )
 
@@ -47,11 +50,13 @@ def same_weights(a, b):
     return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-# began: the loss's k_t; wgan: n_critic 5 counted across epochs (3 batches an epoch); all: RNG, optimizers, best so far.
-@pytest.mark.parametrize("loss", ["non_saturating", "began", "wgan"])
-def test_a_crashed_run_resumes_into_the_same_run_and_ends_bit_identical(loss, data, tmp_path, monkeypatch):
+# began: the loss's k_t; wgan: n_critic 5 counted across epochs (3 batches an epoch); all: RNG, optimizers, best so far;
+# recipe: the generator average and the augmentation.
+@pytest.mark.parametrize("loss, recipe", [("non_saturating", False), ("began", False), ("wgan", False), ("non_saturating", True)],
+                         ids=["non_saturating", "began", "wgan", "ema+augment"])
+def test_a_crashed_run_resumes_into_the_same_run_and_ends_bit_identical(loss, recipe, data, tmp_path, monkeypatch):
     data_path, features = data
-    cfg = tiny(loss)
+    cfg = tiny(loss, recipe)
     save_statistics(tmp_path / "selection.npz", features, **describe(cfg, SELECTION))
     args = dict(selection_path=tmp_path / "selection.npz")
     whole = train(cfg, data_path, tmp_path / "whole", tmp_path / "whole", checkpoints=tmp_path / "ckpt-whole", **args)

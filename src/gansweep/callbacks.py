@@ -21,7 +21,8 @@ class SampleGrid(pl.Callback):
 
 class PeriodicEvaluation(pl.Callback):
     """Every train.eval_every_n_epochs epochs (and after the last), KID and FID of the selection
-    sample (gansweep.protocol: latents and real images that the reported scores never use); keeps
+    sample (gansweep.protocol: latents and real images that the reported scores never use) of the
+    output generator (the average with train.ema); keeps
     the generator with the lowest KID so far, in memory and in checkpoints. KID, being unbiased,
     ranks small samples more reliably than FID. `on_score(epoch, metrics)` sees every score (a
     study's pruner listens there)."""
@@ -37,11 +38,11 @@ class PeriodicEvaluation(pl.Callback):
         epoch = trainer.current_epoch
         if (epoch + 1) % self.every and epoch + 1 != trainer.max_epochs:
             return
-        metrics = selection_score(module.generator, self.selection, self.cfg)
+        metrics = selection_score(module.output_generator, self.selection, self.cfg)
         trainer.logger.log_metrics({"eval_kid": metrics["kid"], "eval_fid": metrics["fid"]}, step=epoch)
         if metrics["kid"] < self.best_kid:
             self.best_kid, self.best_epoch = metrics["kid"], epoch
-            self.best_state = {k: v.detach().cpu().clone() for k, v in module.generator.state_dict().items()}
+            self.best_state = {k: v.detach().cpu().clone() for k, v in module.output_generator.state_dict().items()}
         if self.on_score is not None:
             self.on_score(epoch, metrics)
 

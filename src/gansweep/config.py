@@ -14,11 +14,12 @@ from typing import Any, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gansweep.augment import AUGMENTS
 from gansweep.data.sources import DATASETS
 from gansweep.losses import LOSSES, build_loss
 from gansweep.metrics.inception import CONVENTIONS
 from gansweep.nn.activations import ACTIVATIONS
-from gansweep.nn.networks import OUTPUTS
+from gansweep.nn.networks import ARCHITECTURES, OUTPUTS, check_architecture
 from gansweep.nn.norms import NORMS
 from gansweep import space
 from gansweep.registry import ConfigError, Registry
@@ -32,14 +33,34 @@ class Section(BaseModel):
 class DataConfig(Section):
     dataset: str
     seed: int = Field(ge=0)
+    # Only the folder dataset reads these three; dvc.yaml makes data.path a dependency of `prepare`.
+    path: str = Field(min_length=1)
+    image_size: Optional[int] = Field(ge=8)  # the side of the square images
+    channels: Optional[Literal[1, 3]]  # 1: grayscale, 3: RGB
 
     @field_validator("dataset", mode="before")
     @classmethod
     def _dataset(cls, value):
         return _check(DATASETS, value)
 
+    @model_validator(mode="after")
+    def _folder_keys(self):
+        folder = self.dataset == "folder"
+        for key in ("image_size", "channels"):
+            value = getattr(self, key)
+            if folder and value is None:
+                raise ValueError(f".{key}: the folder dataset needs it (the side of the square images / 1 or 3 channels)")
+            if not folder and value is not None:
+                shape = DATASETS.get(self.dataset).image_shape
+                raise ValueError(f".{key}: only the folder dataset takes it ({self.dataset} images are {shape[0]}x{shape[1]}x{shape[2]}); set null")
+        return self
+
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(DATASETS.get(self.dataset)(self).image_shape)
+
 
 class ModelConfig(Section):
+    architecture: str
     latent_dim: int = Field(gt=0)
     g_width: int = Field(gt=0)
     d_width: int = Field(gt=0)
@@ -53,6 +74,11 @@ class ModelConfig(Section):
     batch_norm_momentum: float = Field(gt=0, lt=1)
     g_dropout: float = Field(ge=0, lt=1)
     d_dropout: float = Field(ge=0, lt=1)
+
+    @field_validator("architecture", mode="before")
+    @classmethod
+    def _architecture(cls, value):
+        return _check(ARCHITECTURES, value)
 
     @field_validator("g_activation", "d_activation", mode="before")
     @classmethod
@@ -105,6 +131,10 @@ class TrainConfig(Section):
     eval_every_n_epochs: int = Field(ge=0)  # 0: off, the last generator is the best
     eval_images: int = Field(gt=1)
     eval_reference_images: int = Field(gt=1)
+    # Generator EMA (gansweep.ema): the decay per generator step, null = off; its warm-up caps the
+    # average's half-life at ema_rampup x the steps so far (null = no warm-up).
+    ema: Optional[float] = Field(gt=0, lt=1)
+    ema_rampup: Optional[float] = Field(gt=0)
 
 
 class RegularizationConfig(Section):
@@ -117,6 +147,20 @@ class RegularizationConfig(Section):
     d_weight_decay: float = Field(ge=0)
     gradient_penalty: Optional[float] = Field(ge=0)  # None: the loss's recipe (10 for wgan_gp)
     r1: float = Field(ge=0)
+    augment: list[str]  # DiffAugment policy (gansweep.augment), applied before every discriminator call
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment(cls, value):
+        if isinstance(value, str):  # "translation,cutout" (DiffAugment's own form; a search space needs one string), "none"
+            value = [] if value.strip() in ("", "none") else [part.strip() for part in value.split(",")]
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of augmentations (or 'none'), got {value!r}; choose from: {', '.join(AUGMENTS.names())}")
+        for name in value:
+            _check(AUGMENTS, name)
+        if len(set(value)) != len(value):
+            raise ValueError(f"each augmentation at most once, got {value!r}")
+        return value
 
 
 # Published evaluation protocols: a preset fixes these keys, whatever params.yaml says for them.
@@ -211,6 +255,11 @@ class RunConfig(Section):
                 f"metrics.reference_split: {self.data.dataset} has no {self.metrics.reference_split!r} split; "
                 f"choose one of: {', '.join(splits)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _architecture_takes_the_images(self):
+        check_architecture(self.resolved_model(), self.data.image_shape())
         return self
 
     @model_validator(mode="after")

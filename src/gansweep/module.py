@@ -2,6 +2,9 @@
 
 The module never branches on the loss's name: it asks the loss for the D and G objectives, the
 per-image score that penalties differentiate, and its step hooks (WGAN's clipping, BEGAN's k_t).
+The discriminator sees real and generated images only through the augmentation policy
+(regularization.augment), penalties included; with train.ema, an average of the generator's
+weights (gansweep.ema) is the generator that samples and scores.
 """
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from gansweep import regularizers
+from gansweep import ema, regularizers
+from gansweep.augment import augment
 from gansweep.config import Config
 from gansweep.data.prepared import to_model_range
 from gansweep.losses import build_loss
@@ -62,6 +66,8 @@ class GAN(pl.LightningModule):
         self.image_shape = tuple(int(s) for s in image_shape)
         model = cfg.resolved_model()
         self.generator = Generator(model, self.image_shape)
+        # Registered as a submodule, so checkpoints (and an exact resume) hold the average too.
+        self.generator_ema = ema.averaged_copy(self.generator) if cfg.train.ema is not None else None
         self.discriminator = DISCRIMINATORS.get(self.recipe.discriminator)(model, self.image_shape)
         if self.reg.d_spectral_norm:
             regularizers.spectral_normalize(self.discriminator)
@@ -76,6 +82,11 @@ class GAN(pl.LightningModule):
             # In place, so state_dict keys (checkpoints, saved generators) stay those of the plain networks.
             self.generator.compile()
             self.discriminator.compile()
+
+    @property
+    def output_generator(self):
+        """The generator that samples, selection, saved files and scores use: the average with train.ema."""
+        return self.generator if self.generator_ema is None else self.generator_ema
 
     def channels_last(self) -> bool:
         setting = self.cfg.compute.channels_last
@@ -150,9 +161,10 @@ class GAN(pl.LightningModule):
             real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
 
+        policy = self.reg.augment
         with self.toggled_optimizer(opt_d):
             fake = self.generator(self.latent(len(real))).detach()
-            d_loss = self.discriminator_loss(real, fake)
+            d_loss = self.discriminator_loss(augment(real, policy), augment(fake, policy))
             self.step(opt_d, self.discriminator, d_loss, "d_loss", self.recipe.lr_d, self.reg.d_weight_decay)
             self.objective.after_d_step(self.discriminator)
         self.log("d_loss", d_loss, on_step=True, on_epoch=True, prog_bar=True)
@@ -164,8 +176,11 @@ class GAN(pl.LightningModule):
         if self.critic_steps % self.recipe.n_critic == 0:
             with self.toggled_optimizer(opt_g):
                 fake = self.generator(self.latent(len(real)))
-                g_loss = self.generator_loss(real, fake)
+                g_loss = self.generator_loss(augment(real, policy), augment(fake, policy))
                 self.step(opt_g, self.generator, g_loss, "g_loss", self.recipe.lr_g, self.reg.g_weight_decay)
+            if self.generator_ema is not None:
+                t = self.cfg.train
+                ema.update(self.generator_ema, self.generator, ema.ema_beta(t.ema, t.ema_rampup, self.critic_steps // self.recipe.n_critic - 1))
             self.objective.after_g_step()
             self.log("g_loss", g_loss, on_step=True, on_epoch=True, prog_bar=True)
             self.logged_this_epoch.add("g_loss")
@@ -190,9 +205,10 @@ class GAN(pl.LightningModule):
 
     @torch.no_grad()
     def samples(self, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Generator output for `z` (the fixed grid latents by default), in eval mode."""
-        was_training = self.generator.training
-        self.generator.eval()
-        images = self.generator(self.sample_z if z is None else z)
-        self.generator.train(was_training)
+        """Output of the output generator for `z` (the fixed grid latents by default), in eval mode."""
+        generator = self.output_generator
+        was_training = generator.training
+        generator.eval()
+        images = generator(self.sample_z if z is None else z)
+        generator.train(was_training)
         return images

@@ -56,6 +56,12 @@ def describe(cfg: Config, purpose: str) -> dict:
     return {"dataset": cfg.data.dataset, "convention": m.convention, "split": split, "start": start, "images": count, "purpose": purpose}
 
 
+def train_images_needed(cfg: Config) -> int:
+    """Train images the reported and the selection statistics take together (when the reference
+    is the train split)."""
+    return _selection_start(cfg) + cfg.train.eval_reference_images
+
+
 def _selection_start(cfg: Config) -> int:
     return cfg.metrics.reference_images if cfg.metrics.reference_split == "train" else 0
 

@@ -270,7 +270,7 @@ def train(
         last_epoch = trainer.current_epoch - 1
         best_found = evaluation is not None and evaluation.best_state is not None
         best_epoch = evaluation.best_epoch if best_found else last_epoch
-        model, shape, last = module.cfg.resolved_model(), module.image_shape, module.generator.state_dict()
+        model, shape, last = module.cfg.resolved_model(), module.image_shape, module.output_generator.state_dict()
         save_generator(out_dir / "generator.pt", model, shape, last)
         save_generator(out_dir / "generator_best.pt", model, shape, evaluation.best_state if best_found else last)
         for name in ("generator.pt", "generator_best.pt"):

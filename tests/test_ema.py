@@ -1,0 +1,131 @@
+"""Generator EMA: the update and warm-up formulas (Karras et al. 2018; StyleGAN2's ramp-up), buffers
+copied not averaged, and the average being the generator that samples, selection, saved files and
+scores use, in real Lightning training."""
+import math
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from torch import nn
+
+from gansweep import ema
+from gansweep.generators import load_generator
+from gansweep.module import GAN
+from gansweep.train import train
+from helpers import make_config, real_digits
+
+
+def test_the_warm_up_caps_the_half_life_at_a_share_of_the_steps_so_far():
+    assert ema.ema_beta(0.999, 0.05, 0) == 0.0  # the average starts as the generator
+    # half-life capped at 0.05 * t steps: beta_t = 0.5 ** (1 / (0.05 t))
+    assert ema.ema_beta(0.999, 0.05, 10) == pytest.approx(0.25)
+    assert ema.ema_beta(0.999, 0.05, 100) == pytest.approx(0.5 ** 0.2)
+    # from t = half_life / rampup on, the decay itself
+    assert ema.half_life(0.999) == pytest.approx(692.8, abs=0.1)
+    switch = ema.half_life(0.999) / 0.05
+    assert ema.ema_beta(0.999, 0.05, math.ceil(switch)) == 0.999 and ema.ema_beta(0.999, 0.05, math.floor(switch)) < 0.999
+    assert ema.ema_beta(0.999, None, 0) == ema.ema_beta(0.999, None, 5) == 0.999
+    # StyleGAN2's form in images, batch 32: ema_nimg = min(ema_kimg * 1000, cur_nimg * rampup)
+    batch, t = 32, 300
+    ema_nimg = min(ema.half_life(0.999) * batch, t * batch * 0.05)
+    assert ema.ema_beta(0.999, 0.05, t) == pytest.approx(0.5 ** (batch / ema_nimg))
+
+
+def test_the_update_averages_weights_and_copies_buffers():
+    g = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    average = ema.averaged_copy(g)
+    assert not any(p.requires_grad for p in average.parameters())
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+        g[1].running_mean.fill_(3.0)
+    before = [p.clone() for p in average.parameters()]
+    ema.update(average, g, beta=0.75)
+    for a, b, p in zip(average.parameters(), before, g.parameters()):
+        assert torch.allclose(a, 0.75 * b + 0.25 * p)
+    assert torch.equal(average[1].running_mean, torch.full((2,), 3.0))  # copied, not averaged
+    ema.update(average, g, beta=0.0)
+    assert all(torch.equal(a, p) for a, p in zip(average.parameters(), g.parameters()))
+
+
+@pytest.fixture(scope="module")
+def data_path(tmp_path_factory):
+    return real_digits(tmp_path_factory.mktemp("data"), 64)[0]
+
+
+def tiny(**train):
+    return make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8},
+                       train={"epochs": 1, "batch_size": 16, "limit_batches": 4, "sample_grid_size": 4, "eval_every_n_epochs": 0,
+                              "ema": 0.9, "ema_rampup": 0.5, **train})
+
+
+def test_training_keeps_the_average_of_every_generator_step(data_path):
+    from gansweep.data import prepared
+
+    cfg = tiny(n_critic=2)  # 4 critic steps, 2 generator steps
+    pl.seed_everything(0, verbose=False)
+    module = GAN(cfg, (1, 28, 28))
+    expected = [p.detach().clone() for p in module.generator_ema.parameters()]
+    steps = []
+    original = GAN.training_step
+
+    def recording(self, batch, batch_idx):
+        before = self.critic_steps
+        original(self, batch, batch_idx)
+        if self.critic_steps % 2 == 0 and self.critic_steps != before:
+            t = self.critic_steps // 2 - 1
+            beta = ema.ema_beta(0.9, 0.5, t)
+            for e, p in zip(expected, self.generator.parameters()):
+                e.mul_(beta).add_(p.detach(), alpha=1 - beta)
+            steps.append(beta)
+
+    module.training_step = recording.__get__(module)
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=4, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False)
+    images, _ = prepared.load(data_path)
+    trainer.fit(module, prepared.dataloader(images, 16, 0))
+    assert steps == [0.0, 0.5 ** (1 / 0.5)]
+    for e, a in zip(expected, module.generator_ema.parameters()):
+        assert torch.allclose(e, a, atol=1e-7)
+    assert any(not torch.equal(a, p) for a, p in zip(module.generator_ema.parameters(), module.generator.parameters()))
+    for a, p in zip(module.generator_ema.buffers(), module.generator.buffers()):
+        assert torch.equal(a, p)  # batch-norm statistics follow the trained generator
+    # samples come from the average, in eval mode
+    module.generator_ema.eval()
+    assert torch.equal(module.samples(), module.generator_ema(module.sample_z))
+
+
+def test_saved_generators_and_the_selection_use_the_average(data_path, tmp_path, monkeypatch):
+    from gansweep import callbacks
+    from gansweep.metrics.fid import save_statistics
+    from gansweep.metrics.inception import inception_features, iterate
+    from gansweep.protocol import SELECTION, describe
+    from gansweep.data import prepared
+
+    fitted = []
+    monkeypatch.setattr(GAN, "on_fit_end", lambda self: fitted.append(self), raising=False)
+    scored = []
+    original = callbacks.PeriodicEvaluation.on_train_epoch_end
+
+    def spy(self, trainer, module):
+        import gansweep.evaluate as evaluate
+
+        real = evaluate.selection_score
+        monkeypatch.setattr(evaluate, "selection_score", lambda g, *a: scored.append(g) or real(g, *a))
+        original(self, trainer, module)
+
+    monkeypatch.setattr(callbacks.PeriodicEvaluation, "on_train_epoch_end", spy)
+    images, _ = prepared.load(data_path)
+    cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8},
+                      train={"epochs": 2, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 1,
+                             "eval_images": 6, "eval_reference_images": 8, "ema": 0.99, "ema_rampup": 0.05},
+                      metrics={"kid_subset_size": 4, "kid_subsets": 2})
+    save_statistics(tmp_path / "selection.npz", inception_features(iterate(images[:8]), total=8, device="cpu"), **describe(cfg, SELECTION))
+    result = train(cfg, data_path, tmp_path / "m", tmp_path / "m", selection_path=tmp_path / "selection.npz")
+    [module] = fitted
+    assert scored and all(g is module.generator_ema for g in scored)
+    saved = load_generator(tmp_path / "m" / "generator.pt")
+    same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))  # noqa: E731
+    assert same(saved, module.generator_ema) and not same(saved, module.generator)
+    if result["best_epoch"] == result["last_epoch"]:
+        assert same(load_generator(tmp_path / "m" / "generator_best.pt"), module.generator_ema)

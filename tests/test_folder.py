@@ -1,0 +1,111 @@
+"""Your own images (data.dataset: folder): decoding, resizing and cropping, the search, and every bad
+folder refused with one line naming data.path."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from gansweep.data.folder import decode, image_files, load_folder
+from gansweep.data.sources import source
+from gansweep.registry import ConfigError
+from helpers import image_folder, make_config
+
+
+def folder_config(path, **data):
+    return make_config(data={"dataset": "folder", "path": str(path), "image_size": 16, "channels": 3, **data})
+
+
+def test_a_wide_image_is_resized_by_its_shorter_side_and_center_cropped(tmp_path):
+    # 60x20: left third red, middle third green, right third blue; 16 pixels high -> 48x16 -> the middle 16 columns
+    pixels = np.zeros((20, 60, 3), dtype=np.uint8)
+    pixels[:, :20, 0], pixels[:, 20:40, 1], pixels[:, 40:, 2] = 255, 255, 255
+    Image.fromarray(pixels).save(tmp_path / "wide.png")
+    out = decode(tmp_path / "wide.png", 16, 3)
+    assert out.shape == (3, 16, 16) and out.dtype == np.uint8
+    inner = out[:, :, 2:-2]  # Lanczos rings a little next to the color edges just outside the crop
+    assert inner[1].min() >= 250 and inner[0].max() <= 5 and inner[2].max() <= 5  # all green: the center
+    tall = np.zeros((60, 20, 3), dtype=np.uint8)
+    tall[:20, :, 0], tall[20:40, :, 1], tall[40:, :, 2] = 255, 255, 255
+    Image.fromarray(tall).save(tmp_path / "tall.jpg", quality=100)
+    inner = decode(tmp_path / "tall.jpg", 16, 3)[:, 2:-2]
+    assert inner[1].min() >= 240 and inner[0].max() <= 15 and inner[2].max() <= 15
+
+
+def test_channels_convert_gray_and_color_and_exif_orientation_is_applied(tmp_path):
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(tmp_path / "red.png")
+    gray = decode(tmp_path / "red.png", 8, 1)
+    assert gray.shape == (1, 8, 8) and gray.max() == gray.min() == 76  # ITU-R 601 luma of pure red
+    Image.new("L", (8, 8), 200).save(tmp_path / "gray.png")
+    assert (decode(tmp_path / "gray.png", 8, 3) == 200).all()  # gray repeated to RGB
+    # a 20x10 photo stored sideways with EXIF orientation 6 (rotate 90 degrees): upright it is 10x20
+    sideways = np.zeros((10, 20, 3), dtype=np.uint8)
+    sideways[:, :10] = 255  # white on the left as stored: at the top once upright
+    image = Image.fromarray(sideways)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "photo.jpg", exif=exif, quality=100)
+    upright = decode(tmp_path / "photo.jpg", 10, 3)  # 10 wide, 20 high -> the middle 10 rows: white above, black below
+    assert upright.shape == (3, 10, 10)
+    assert upright[:, :4].min() > 200 and upright[:, 6:].max() < 50  # not split left/right as stored
+
+
+def test_images_are_found_recursively_in_path_order_skipping_hidden_and_other_files(tmp_path):
+    for name in ("b/2.png", "a/1.JPG", "a/z/3.webp", "0.jpeg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4)).save(tmp_path / name, format={"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "jpeg": "JPEG"}[name.rsplit(".", 1)[1].lower()])
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "._1.png").write_bytes(b"macOS metadata")  # AppleDouble files are hidden
+    (tmp_path / ".cache").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / ".cache" / "thumb.png")
+    assert [p.relative_to(tmp_path).as_posix() for p in image_files(tmp_path)] == ["0.jpeg", "a/1.JPG", "a/z/3.webp", "b/2.png"]
+
+
+def test_the_folder_becomes_the_prepared_array(tmp_path):
+    image_folder(tmp_path / "images", 30, size=20, non_square=5)
+    cfg = folder_config(tmp_path / "images")
+    assert cfg.data.image_shape() == (3, 16, 16)
+    splits = source(cfg.data).load(tmp_path / "raw")
+    images, labels = splits["train"]
+    assert list(splits) == ["train"] and images.shape == (30, 3, 16, 16) and images.dtype == np.uint8 and labels.shape == (30,)
+    assert np.array_equal(images, load_folder(tmp_path / "images", 16, 3))  # the same every time (threads keep the order)
+    assert source(cfg.data).check(needed=30) == 30
+
+
+def test_folder_keys_are_validated_where_params_are_read(tmp_path):
+    with pytest.raises(ConfigError, match="data.image_size: the folder dataset needs it"):
+        make_config(data={"dataset": "folder", "image_size": None, "channels": 3})
+    with pytest.raises(ConfigError, match=r"data.channels: Input should be 1 or 3, got 2"):
+        make_config(data={"dataset": "folder", "image_size": 32, "channels": 2})
+    with pytest.raises(ConfigError, match=r"data.image_size: only the folder dataset takes it \(mnist-5k images are 1x28x28\); set null"):
+        make_config(data={"image_size": 32})
+    # an architecture that cannot take the folder's image side is refused before any work
+    with pytest.raises(ConfigError, match="infogan needs an image side divisible by 4"):
+        make_config(data={"dataset": "folder", "image_size": 30, "channels": 1}, model={"architecture": "infogan"})
+
+
+def bad_folders(tmp_path):
+    """(folder, what the one line says) for each bad case."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no images here")
+    image_folder(tmp_path / "few", 5, size=16)
+    image_folder(tmp_path / "broken", 20, size=16)
+    (tmp_path / "broken" / "s1" / "damaged.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    (tmp_path / "a_file.png").write_bytes(b"")
+    return [
+        (tmp_path / "missing", "does not exist"),
+        (tmp_path / "a_file.png", "is a file, not a folder of images"),
+        (tmp_path / "empty", "holds no PNG, JPEG or WebP images"),
+        (tmp_path / "few", "holds 5 images, fewer than the 12 that metrics.reference_images and train.eval_reference_images take"),
+        (tmp_path / "broken", "damaged.png cannot be decoded as an image"),
+    ]
+
+
+def test_every_bad_folder_is_one_line_naming_data_path(tmp_path):
+    for folder, says in bad_folders(tmp_path):
+        cfg = make_config(data={"dataset": "folder", "path": str(folder), "image_size": 16, "channels": 3},
+                          metrics={"reference_images": 8, "kid_subset_size": 4, "generated_images": 8}, train={"eval_reference_images": 4})
+        with pytest.raises(ConfigError) as err:
+            dataset = source(cfg.data)
+            dataset.check(needed=12)
+            dataset.load(tmp_path / "raw")
+        message = str(err.value)
+        assert message.startswith(f"data.path: {folder}") and says in message and "\n" not in message, message
