@@ -16,3 +16,25 @@ def test_a_grid_counts_every_choice_and_step_and_a_loss_option_only_with_its_los
                     "loss.options.ebgan.margin": {"low": 5.0, "high": 15.0, "step": 5.0}, "loss.options.lsgan.a": [-1, 0],
                     "train.seed": [0, 1, 2]}
     assert grid_size(space_of(with_options)) == 2 * 3 * (1 + 2 + 3)
+
+
+def test_the_recipe_keys_are_searchable_and_checked_like_any_other():
+    import optuna
+    import pytest
+
+    from gansweep.config import RunConfig, with_overrides
+    from gansweep.registry import ConfigError
+    from gansweep.space import suggest
+
+    space = {"model.architecture": ["dcgan", "infogan", "resnet"], "regularization.augment": ["none", "translation", "translation,cutout"],
+             "train.ema": [None, 0.999]}
+    assert grid_size(space_of(space)) == 18
+    cfg = load_config(ROOT / "params.yaml", {"search.space": space})
+    trial = optuna.trial.FixedTrial({"model.architecture": "infogan", "regularization.augment": "translation,cutout", "train.ema": 0.999})
+    overrides = suggest(trial, cfg.search.space, RunConfig)
+    run = RunConfig.model_validate(with_overrides(cfg.run_config().model_dump(), overrides))
+    assert (run.model.architecture, run.regularization.augment, run.train.ema) == ("infogan", ["translation", "cutout"], 0.999)
+    with pytest.raises(ConfigError, match="search.space.regularization.augment: unknown 'flip' augmentation"):
+        space_of({"regularization.augment": ["none", "flip"]})
+    with pytest.raises(ConfigError, match="search.space.model.architecture: unknown 'vit' architecture"):
+        space_of({"model.architecture": ["dcgan", "vit"]})
