@@ -54,3 +54,15 @@ def test_a_level_better_everywhere_says_so():
     values = {"good": [40.0, 42, 41, 43, 39, 44], "bad": [80.0, 82, 85, 79, 90, 84]}
     _, [verdict] = compare_levels(values, draws=500)
     assert verdict.sentence() == "good beats bad at every budget of 1 to 6 trials (expected best FID, 95% bootstrap)"
+
+
+def test_the_band_covers_the_true_curve_about_95_percent_of_the_time():
+    # 300 studies of 40 trials from U(20, 30); the band at k = 3 and k = 10 against 20 + 10 / (k + 1)
+    rng = np.random.default_rng(7)
+    covered = {3: 0, 10: 0}
+    for _ in range(300):
+        [curve], _ = compare_levels({"x": rng.uniform(20, 30, 40).tolist()}, draws=500, seed=int(rng.integers(1 << 30)))
+        for k in covered:
+            covered[k] += curve.low[k - 1] <= 20 + 10 / (k + 1) <= curve.high[k - 1]
+    assert 0.88 <= covered[3] / 300 <= 0.99, covered
+    assert 0.80 <= covered[10] / 300 <= 0.99, covered  # nearer the sample minimum the bootstrap undercovers a little

@@ -186,3 +186,46 @@ def test_headless_chromium_shows_the_conclusion_on_the_first_screen(tmp_path, mo
     rows = np.where(green.any(axis=1))[0]
     assert len(rows) and rows.max() < 790 and green.sum() > 20_000, (rows.max() if len(rows) else None, green.sum())  # ends on screen
     assert image.std() > 20  # not a blank page
+
+
+def test_a_budget_fair_study_draws_each_levels_best_per_budget(tmp_path, monkeypatch, capsys):
+    # 40 random trials per loss with known distributions: A ~ U(10, 50), B ~ U(20, 30). Closed form of the
+    # expected best of k: A 10 + 40/(k+1), B 20 + 10/(k+1): B is better at 1 trial, A from 3 on.
+    params = read_params(ROOT / "params.yaml")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "search": {**params["search"], "study": "fair"}}, sort_keys=False))
+    folder = tmp_path / "studies" / "fair"
+    folder.mkdir(parents=True)
+    storage = optuna.storages.journal.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / "journal.log")))
+    study = optuna.create_study(study_name="fair", storage=storage)
+    space = {"loss.name": ["A", "B"], "train.lr_g": {"low": 1e-4, "high": 1e-3, "log": True}}
+    study.set_user_attr("identity", {"objective": "fid", "sampler": "random", "pruner": "none", "seed": 0, "space": space,
+                                     "params": {k: v for k, v in params.items() if k != "search"}, "protocol": PROTOCOL,
+                                     "budget_factor": "loss.name"})
+    client = MlflowClient()
+    experiment = client.create_experiment("gansweep")
+    parent = client.create_run(experiment, run_name="study fair").info.run_id
+    for key, value in (("mlflow_parent_run_id", parent), ("mlflow_experiment_id", experiment), ("mlflow_tracking_uri", client.tracking_uri)):
+        study.set_user_attr(key, value)
+    rng = np.random.default_rng(3)
+    distributions = {"loss.name": CategoricalDistribution(["A", "B"]), "train.lr_g": optuna.distributions.FloatDistribution(1e-4, 1e-3, log=True)}
+    for number in range(80):
+        loss = "AB"[number % 2]
+        fid = float(rng.uniform(10, 50) if loss == "A" else rng.uniform(20, 30))
+        tags = {"mlflow.parentRunId": parent, "optuna.trial_number": str(number), **{f"protocol.{k}": v for k, v in PROTOCOL.items()}}
+        run = client.create_run(experiment, run_name=f"trial {number}", tags=tags).info.run_id
+        params_ = {"loss.name": loss, "train.lr_g": float(rng.uniform(1e-4, 1e-3))}
+        study.add_trial(create_trial(state=TrialState.COMPLETE, value=fid, params=params_, distributions=distributions,
+                                     user_attrs={"fid": fid, "kid": fid / 1000, "overrides": params_, "mlflow_run_id": run}))
+        client.set_terminated(run, "FINISHED")
+    out = run_report(tmp_path, monkeypatch, capsys).out
+    curves = pd.read_csv(folder / "report" / "budget_curves.csv")
+    for loss, (a, b) in {"A": (10, 50), "B": (20, 30)}.items():
+        rows = curves[(curves["level"] == loss) & (curves["budget"] <= 10)]  # (the band's coverage: test_budget.py)
+        truth = a + (b - a) / (rows["budget"] + 1)
+        assert (abs(rows["expected_best_fid"] - truth) < 0.1 * (b - a)).all(), loss
+        assert (rows["ci_low"] < rows["expected_best_fid"]).all() and (rows["expected_best_fid"] < rows["ci_high"]).all()
+    # the closed forms cross at 2 trials: B may win only below, A only above (from where 40 trials give the power)
+    verdict = re.search(r"A beats B from (\d+) trials on; B beats A at 1 trial \(expected best FID, 95% bootstrap\)\.", out)
+    assert verdict and 3 <= int(verdict.group(1)) <= 5, out
+    page = (folder / "report" / "report.html").read_text()
+    assert "Best FID per tuning budget" in page and page.index("A beats B") < page.index("<table")

@@ -234,3 +234,28 @@ def test_bad_search_or_storage_says_one_line_exits_2_and_starts_no_trial(tmp_pat
     [line] = err.strip().splitlines()
     assert message in line and "s3cret" not in out + err
     assert not (tmp_path / "studies").exists() or not list((tmp_path / "studies").rglob("trials"))
+
+
+def test_a_budget_fair_study_gives_each_level_its_turn_and_resumes(tmp_path):
+    # Two losses take turns; the learning rate is drawn at random. 4 trials, then 6 on the resume.
+    budget = {"search.study": "budget", "search.sampler": "random", "search.pruner": "none", "search.budget_factor": "loss.name",
+              "search.n_trials": 4, "search.workers": 1,
+              "search.space": {"loss.name": ["non_saturating", "lsgan"], "train.lr_g": {"low": 1.0e-4, "high": 1.0e-3, "log": True}}}
+    project = make_project(tmp_path, **budget)
+    done = gansweep(project, "study")
+    assert done.returncode == 0, done.stdout + done.stderr
+    study = load(project, "budget")
+    losses = [t.params["loss.name"] for t in sorted(study.trials, key=lambda t: t.number)]
+    assert losses == ["non_saturating", "lsgan"] * 2 and len({t.params["train.lr_g"] for t in study.trials}) == 4
+    assert gansweep(project, "study", "--n-trials", "6").returncode == 0
+    study = load(project, "budget")
+    assert [t.params["loss.name"] for t in sorted(study.trials, key=lambda t: t.number)] == ["non_saturating", "lsgan"] * 3
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    report = gansweep(project, "report", "--study-name", "budget")
+    assert report.returncode == 0, report.stdout + report.stderr
+    curves = pandas.read_csv(project / "studies" / "budget" / "report" / "budget_curves.csv")
+    assert sorted(curves["level"].unique()) == ["lsgan", "non_saturating"] and curves.groupby("level")["budget"].max().tolist() == [3, 3]
+    fids = {loss: sorted(t.user_attrs["fid"] for t in study.trials if t.params["loss.name"] == loss) for loss in ("lsgan", "non_saturating")}
+    best_of_3 = curves[curves["budget"] == 3].set_index("level")["expected_best_fid"]
+    assert best_of_3.to_dict() == pytest.approx({loss: values[0] for loss, values in fids.items()})  # the best of all 3
+    assert "expected best FID" in report.stdout

@@ -316,7 +316,22 @@ class SearchConfig(Section):
     storage: Optional[str]  # null: a journal file under studies/<study>/; or postgresql://user@host:port/db
     heartbeat: int = Field(gt=0)  # seconds between a worker's signs of life (PostgreSQL storage)
     seed: int = Field(ge=0)
+    # Lucic et al. 2018's budget-fair comparison of this factor's levels (gansweep.budget)
+    budget_factor: Optional[str]
     space: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _budget_study(self):
+        key = self.budget_factor
+        if key is None:
+            return self
+        if not isinstance(self.space.get(key), list):
+            raise ValueError(f".budget_factor: {key} must be a key of search.space with a choice list (its levels), "
+                             f"got {'a range' if key in self.space else 'no such key'}")
+        if self.sampler != "random" or self.pruner != "none":
+            raise ValueError(".budget_factor: a budget-fair study draws the other keys at random and trains every trial to the end: "
+                             f"set search.sampler: random and search.pruner: none (got {self.sampler}, {self.pruner})")
+        return self
 
     @field_validator("workers")
     @classmethod

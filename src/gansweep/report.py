@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 from optuna.trial import TrialState
 
-from gansweep import stats, tracking
+from gansweep import budget, stats, tracking
 from gansweep.registry import ConfigError
 from gansweep.study import masked, open_storage, study_dir
 
@@ -52,6 +52,9 @@ class Comparison:
     samples: dict[str, bytes] = field(default_factory=dict)  # configuration -> PNG of its best seed
     run_link: str = "{}"  # the MLflow UI address of a run, {} its id
     params: dict = field(default_factory=dict)  # the study's params: what every trial starts from
+    budget_factor: str | None = None  # a budget-fair study's factor (Lucic et al. 2018)
+    budget_curves: list = field(default_factory=list)  # gansweep.budget.Curve per level
+    budget_verdicts: list = field(default_factory=list)  # gansweep.budget.Verdict per pair of levels
 
 
 # ----------------------------------------------------------------------------------------------
@@ -213,7 +216,27 @@ def compare(study: optuna.Study, client) -> Comparison:
                             pairs, main, curves, warnings)
     comparison.samples = _samples(client, ranked)
     comparison.params = identity["params"]
+    if identity.get("budget_factor"):
+        _budget(comparison, identity, complete[complete["protocol"] == main])
     return comparison
+
+
+def _budget(c: Comparison, identity: dict, complete: pd.DataFrame) -> None:
+    """Each level's expected best value per number of trials, from its complete trials."""
+    factor = c.budget_factor = identity["budget_factor"]
+    levels = identity["space"][factor]
+    values = {_value(level): complete[complete[factor] == level][c.objective].dropna().tolist() for level in levels}
+    measured = {level: xs for level, xs in values.items() if xs}
+    c.budget_curves, c.budget_verdicts = budget.compare_levels(measured)
+    left_out = c.trials[(c.trials["state"] != "COMPLETE") & (c.trials["state"] != "RUNNING")].groupby(factor)["state"].count()
+    if len(left_out):
+        c.warnings.append("Budget curves use complete trials only; left out (pruned or failed): "
+                          + ", ".join(f"{_value(level)} {n}" for level, n in left_out.items())
+                          + ". A level that fails often looks better than it is.")
+    shares = {level: len(xs) for level, xs in values.items()}
+    if len(set(shares.values())) > 1:
+        c.warnings.append("Levels have different numbers of complete trials (" + ", ".join(f"{k} {v}" for k, v in shares.items())
+                          + "): each pair is compared up to the smaller number.")
 
 
 def _warnings(trials, table, identity, categorical, protocols) -> list[str]:
@@ -368,6 +391,8 @@ def conclusion(c: Comparison) -> list[str]:
     ranked = c.configurations[(c.configurations["protocol"] == c.protocol) & (c.configurations["seeds"] > 0)]
     if ranked.empty:
         return ["No trial has completed yet."]
+    if c.budget_factor:
+        return budget_conclusion(c)
     best = ranked.iloc[0]
     m = c.objective
     interval = "" if math.isnan(best[f"{m}_ci_low"]) else f", 95% interval {best[f'{m}_ci_low']:.4g} to {best[f'{m}_ci_high']:.4g}"
@@ -389,6 +414,38 @@ def conclusion(c: Comparison) -> list[str]:
         lines.append(f"{_short(factor)}: {top['level']} is best on average over the other choices ({top['effect']:+.3g} {metric} against the average, "
                      f"95% interval {top['effect_low']:+.3g} to {top['effect_high']:+.3g}{'' if sure else '; not clearly better'}).")
     return lines
+
+
+def budget_conclusion(c: Comparison) -> list[str]:
+    metric = c.objective.upper()
+    lines = []
+    for curve in sorted(c.budget_curves, key=lambda curve: curve.mean[-1]):
+        lines.append(f"{curve.level}: expected best {metric} {curve.mean[0]:.4g} after 1 trial, {curve.mean[-1]:.4g} after {curve.trials} "
+                     f"(95% band {curve.low[-1]:.4g} to {curve.high[-1]:.4g}).")
+    differ = [v for v in c.budget_verdicts if v.a_better or v.b_better]
+    lines += [v.sentence(metric) + "." for v in differ]
+    if not differ and len(c.budget_curves) > 1:
+        lines.append(f"No {_short(c.budget_factor)} is better than another at any budget measured (95% bootstrap): "
+                     "with these trials the choice does not matter, or more trials are needed to tell.")
+    return lines
+
+
+def budget_table(c: Comparison) -> pd.DataFrame:
+    return pd.DataFrame([{"level": curve.level, "trials": curve.trials, "budget": k, f"expected_best_{c.objective}": mean,
+                          "ci_low": low, "ci_high": high}
+                         for curve in c.budget_curves for k, mean, low, high in zip(curve.budgets, curve.mean, curve.low, curve.high)])
+
+
+def plot_budget(c: Comparison, path: Path) -> Path:
+    figure, axes = _figure(3.8, 7.0)
+    for curve in c.budget_curves:
+        axes.plot(curve.budgets, curve.mean, marker="o", label=f"{curve.level} ({curve.trials} trials)")
+        axes.fill_between(curve.budgets, curve.low, curve.high, alpha=0.15)
+    axes.set_xlabel("budget: hyperparameter trials per level")
+    axes.set_ylabel(f"expected best {c.objective.upper()} (95% bootstrap band)")
+    axes.set_title(f"Best {c.objective.upper()} per tuning budget, by {_short(c.budget_factor)} (Lucic et al. 2018, Fig. 4)", fontsize=9)
+    axes.legend(fontsize=7)
+    return _save(figure, path)
 
 
 def _table_html(frame: pd.DataFrame, caption: str, images: dict[str, bytes] | None = None, links: dict[str, str] | None = None) -> str:
@@ -447,6 +504,11 @@ def render(c: Comparison, plots: dict[str, Path], link: str) -> str:
         + ", ".join(f"{n} {s.lower()}" for s, n in c.trials["state"].value_counts().sort_index().items()) + ".</p>",
         '<div class="conclusion">' + "".join(f"<p>{html.escape(line)}</p>" for line in conclusion(c)) + "</div>",
         ('<ul class="warnings">' + "".join(f"<li>{html.escape(w)}</li>" for w in c.warnings) + "</ul>") if c.warnings else "",
+        *([f"<h2>Best {m.upper()} per tuning budget</h2><p>For each {html.escape(_short(c.budget_factor))}, the expected best {m.upper()} "
+           "of k trials with the other hyperparameters drawn at random: the mean minimum over every k-subset of its trials "
+           "(exact), with a bootstrap band over the trials (Lucic et al. 2018, Sec. 5). Towards the full budget the curve is "
+           "the best trial itself, and its band (a bootstrap of a minimum) is too narrow: trust the left part most.</p>", _image(plots["budget_curves"], "budget curves")]
+          if c.budget_factor else []),
         f'<div class="row">{_image(plots["fid_by_configuration"], "FID by configuration")}</div>',
         "<h2>Configurations</h2>",
         _table_html(ranked[columns], f"Per configuration over seeds; mean, sd, 95% percentile bootstrap interval. {caption}", c.samples),
@@ -480,6 +542,9 @@ def write(c: Comparison, folder: Path, link: str) -> list[Path]:
              "marginal_effects": plot_marginal(c, folder / "marginal_effects.png")}
     tables = {"configurations": c.configurations, "marginal_effects": c.marginal, "runs": c.trials,
               "pairwise": pd.DataFrame([{**p.__dict__, "sentence": p.sentence(c.objective.upper())} for p in c.pairs])}
+    if c.budget_factor:
+        plots["budget_curves"] = plot_budget(c, folder / "budget_curves.png")
+        tables["budget_curves"] = budget_table(c)
     paths = []
     for name, table in tables.items():
         table.to_csv(folder / f"{name}.csv", index=False)

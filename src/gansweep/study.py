@@ -360,7 +360,18 @@ def identity_of(cfg: Config) -> dict:
         "objective": search.objective, "sampler": search.sampler, "pruner": search.pruner, "seed": search.seed,
         "space": space.as_data(search.space),
         "params": run, "protocol": protocol(cfg),
+        **({"budget_factor": search.budget_factor} if search.budget_factor else {}),  # absent: studies made before it stay the same
     }))
+
+
+def enqueue_levels(study: optuna.Study, search) -> None:
+    """A budget-fair study's factor levels take turns: trial k gets level k mod L, queued up front
+    (up to the target, also when n_trials grows on a resume), so each level gets its share of the
+    trials whatever the workers do; the random sampler draws every other key."""
+    levels = search.space[search.budget_factor]
+    own = [t for t in study.get_trials(deepcopy=False) if "retry_of" not in t.user_attrs]
+    for k in range(len(own), target(search)):
+        study.enqueue_trial({search.budget_factor: levels[k % len(levels)]}, skip_if_exists=False)
 
 
 def prepare(cfg: Config):
@@ -384,6 +395,8 @@ def prepare(cfg: Config):
                           "resume it with those, or give the new study another name (search.study or --study-name)")
     parent_run(study, cfg, client)
     reap(study)
+    if search.budget_factor:
+        enqueue_levels(study, search)
     return study
 
 
