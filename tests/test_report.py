@@ -33,35 +33,37 @@ def fid_of(activation, loss, seed):
     return 100.0 + ACTIVATION[activation] + LOSS[loss] + NOISE[seed]
 
 
-def make_grid(project, *, other_protocol=False, other_code=False):
+def make_grid(project, *, other_protocol=False, other_code=False, name="grid", activations=tuple(ACTIVATION), protocol_of_all=PROTOCOL,
+              extra=True):
     """A finished grid study 'grid' (2 activations x 2 losses x 3 seeds) plus one pruned and one
-    failed trial, as `gansweep study` leaves it."""
+    failed trial (`extra`), as `gansweep study` leaves it."""
     params = read_params(ROOT / "params.yaml")
-    (project / "params.yaml").write_text(yaml.safe_dump({**params, "search": {**params["search"], "study": "grid"}}, sort_keys=False))
-    folder = project / "studies" / "grid"
+    (project / "params.yaml").write_text(yaml.safe_dump({**params, "search": {**params["search"], "study": name}}, sort_keys=False))
+    folder = project / "studies" / name
     folder.mkdir(parents=True)
     storage = optuna.storages.journal.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / "journal.log")))
-    study = optuna.create_study(study_name="grid", storage=storage)
-    space = {"model.g_activation": list(ACTIVATION), "loss.name": list(LOSS), "train.seed": SEEDS}
+    study = optuna.create_study(study_name=name, storage=storage)
+    space = {"model.g_activation": list(activations), "loss.name": list(LOSS), "train.seed": SEEDS}
     run_params = {k: v for k, v in params.items() if k != "search"}
     study.set_user_attr("identity", {"objective": "fid", "sampler": "grid", "pruner": "none", "seed": 0, "space": space,
-                                     "params": run_params, "protocol": PROTOCOL})
+                                     "params": run_params, "protocol": protocol_of_all})
     client = MlflowClient()
-    experiment = client.create_experiment("gansweep")
-    parent = client.create_run(experiment, run_name="study grid").info.run_id
+    known = client.get_experiment_by_name("gansweep")
+    experiment = known.experiment_id if known else client.create_experiment("gansweep")
+    parent = client.create_run(experiment, run_name=f"study {name}").info.run_id
     study.set_user_attr("mlflow_parent_run_id", parent)
     study.set_user_attr("mlflow_experiment_id", experiment)
     study.set_user_attr("mlflow_tracking_uri", client.tracking_uri)
     distributions = {key: CategoricalDistribution(values) for key, values in space.items()}
-    points = [(a, l, s) for a in ACTIVATION for l in LOSS for s in SEEDS]
-    for number, (activation, loss, seed) in enumerate(points + [("elu", "non_saturating", 0), ("relu", "lsgan", 1)]):
+    points = [(a, l, s) for a in activations for l in LOSS for s in SEEDS]
+    for number, (activation, loss, seed) in enumerate(points + ([("elu", "non_saturating", 0), ("relu", "lsgan", 1)] if extra else [])):
         state = TrialState.COMPLETE if number < len(points) else (TrialState.PRUNED if number == len(points) else TrialState.FAIL)
         fid = fid_of(activation, loss, seed)
-        tags = {"mlflow.parentRunId": parent, "optuna.trial_number": str(number), "gansweep.trial": f"grid/{number}",
+        tags = {"mlflow.parentRunId": parent, "optuna.trial_number": str(number), "gansweep.trial": f"{name}/{number}",
                 "mlflow.source.git.commit": "c0ffee", "gansweep.data_sha256": "d" * 64,
                 "gansweep.code_sha256": ("e" if other_code and number == 0 else "a") * 64}
         if state == TrialState.COMPLETE:
-            protocol = {**PROTOCOL, "generated_images": "100"} if other_protocol and number == 0 else PROTOCOL
+            protocol = {**protocol_of_all, "generated_images": "100"} if other_protocol and number == 0 else protocol_of_all
             tags.update({f"protocol.{k}": v for k, v in protocol.items()})
         run = client.create_run(experiment, run_name=f"trial {number}", tags=tags).info.run_id
         for epoch in range(3):  # the periodic evaluation: falls towards the final value
@@ -128,8 +130,8 @@ def test_the_report_recovers_the_known_answers_of_a_grid(tmp_path, monkeypatch, 
     assert page.index('class="conclusion"') < page.index("<table")  # the answer before any table
     for warning in ("1 trial(s) were pruned", "1 trial(s) failed: 1 x d_loss is nan/inf at step 3", "fewer than 10 seeds"):
         assert warning in page
-    # self-contained: every image embedded (4 plots + 4 sample grids), nothing fetched
-    assert page.count('src="data:image/png;base64,') == 8 and not re.search(r'(src|href)="(?!data:|http://127\.0\.0\.1:5000/#)', page)
+    # 4 plots, a grid per configuration, best and worst beside the conclusion, the best per level of 2 factors x 2 levels
+    assert page.count('src="data:image/png;base64,') == 4 + 4 + 2 + 4 and not re.search(r'(src|href)="(?!data:|http://127\.0\.0\.1:5000/#)', page)
     assert page.count("Protocol: mnist-5k: 500 generated vs 500 train images, legacy_tensorflow FID") >= 4  # on every table
     run_ids = set(pd.read_csv(folder / "runs.csv")["mlflow_run_id"])
     assert len(run_ids) == 14 and all(f"#/experiments/{study.user_attrs['mlflow_experiment_id']}/runs/{r}" in page for r in run_ids)
@@ -186,6 +188,12 @@ def test_headless_chromium_shows_the_conclusion_on_the_first_screen(tmp_path, mo
     rows = np.where(green.any(axis=1))[0]
     assert len(rows) and rows.max() < 790 and green.sum() > 20_000, (rows.max() if len(rows) else None, green.sum())  # ends on screen
     assert image.std() > 20  # not a blank page
+    # the sample grids of the best (relu, lsgan, seed 0: trial 3, gray 30) and the worst configuration
+    # (elu, non_saturating, seed 0: trial 6, gray 60) beside the conclusion, on the first screen
+    for gray in (30, 60):
+        block = np.all(rgb == gray, axis=-1)
+        assert block.sum() > 150 * 150, (gray, block.sum())
+        assert set(np.where(block.any(axis=1))[0]) & set(rows), gray  # level with the conclusion box
 
 
 def test_a_budget_fair_study_draws_each_levels_best_per_budget(tmp_path, monkeypatch, capsys):
@@ -229,3 +237,34 @@ def test_a_budget_fair_study_draws_each_levels_best_per_budget(tmp_path, monkeyp
     assert verdict and 3 <= int(verdict.group(1)) <= 5, out
     page = (folder / "report" / "report.html").read_text()
     assert "Best FID per tuning budget" in page and page.index("A beats B") < page.index("<table")
+
+
+def test_a_grid_run_in_two_studies_is_one_comparison(tmp_path, monkeypatch, capsys):
+    # the relu half and the elu half of the grid as two studies (two machines, say): the same table as the whole grid
+    make_grid(tmp_path, name="relu-half", activations=("relu",), extra=False)
+    make_grid(tmp_path, name="elu-half", activations=("elu",), extra=False)
+    out = run_report(tmp_path, monkeypatch, capsys, "--study-name", "relu-half", "--study-name", "elu-half").out
+    folder = tmp_path / "studies" / "relu-half+elu-half" / "report"
+    assert str(folder / "report.html") in out
+    table = pd.read_csv(folder / "configurations.csv")
+    assert dict(zip(table["configuration"], table["fid_mean"])) == pytest.approx({
+        "g_activation=relu, loss=lsgan": 70.0, "g_activation=elu, loss=lsgan": 90.0,
+        "g_activation=relu, loss=non_saturating": 100.0, "g_activation=elu, loss=non_saturating": 120.0})
+    assert (table["seeds"] == 3).all()
+    marginal = pd.read_csv(folder / "marginal_effects.csv").set_index(["factor", "level"])["effect"]
+    assert marginal[("model.g_activation", "relu")] == pytest.approx(-10.0) and marginal[("loss.name", "lsgan")] == pytest.approx(-15.0)
+    runs = pd.read_csv(folder / "runs.csv")
+    assert runs.groupby("study")["trial"].count().to_dict() == {"elu-half": 6, "relu-half": 6}
+    page = (folder / "report.html").read_text()
+    assert "relu-half + elu-half: which configuration gives the lowest FID" in page
+
+
+def test_studies_under_different_protocols_are_not_one_comparison(tmp_path, monkeypatch, capsys):
+    make_grid(tmp_path, name="a", activations=("relu",), extra=False)
+    make_grid(tmp_path, name="b", activations=("elu",), extra=False, protocol_of_all={**PROTOCOL, "generated_images": "10000"})
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main(["report", "--study-name", "a", "--study-name", "b"])
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 2 and line.startswith("error: study 'b' was measured with another protocol") and "cannot be compared" in line

@@ -3,7 +3,9 @@
     gansweep study [-S key=value ...] [--n-trials N] [--timeout S] [--workers N|auto]
                    [--storage URL] [--study-name NAME]       run (or resume) params.yaml's study
     gansweep train-best [--study-name NAME]                   train its best params as a DVC experiment
-    gansweep report [--study-name NAME] [--screenshot PNG]    compare its configurations (HTML, CSV, PNG)
+    gansweep report [--study-name NAME ...] [--screenshot PNG]
+                                                              compare its configurations (HTML, CSV, PNG);
+                                                              several names: one comparison of those studies
 """
 from __future__ import annotations
 
@@ -86,8 +88,10 @@ def report(args) -> None:
     from gansweep.report import report as write_report
     from gansweep.report import screenshot
 
+    names = args.study_name or []
+    args.study_name = names[0] if names else None
     cfg = load_config(args.params, overrides_from(args))
-    comparison, page = write_report(cfg)
+    comparison, page = write_report(cfg, names[1:])
     for line in conclusion(comparison):
         print(line)
     if comparison.warnings:
@@ -106,7 +110,10 @@ def main(argv: list[str] | None = None) -> None:
         sub = commands.add_parser(name, help=help_)
         sub.add_argument("--params", default="params.yaml")
         sub.add_argument("-S", "--set", action="append", metavar="KEY=VALUE", help="override a params.yaml value, as dvc exp run -S")
-        sub.add_argument("--study-name")
+        if name == "report":
+            sub.add_argument("--study-name", action="append", help="a study to compare; repeat it to compare several as one")
+        else:
+            sub.add_argument("--study-name")
         if name == "study":
             sub.add_argument("--n-trials", type=int)
             sub.add_argument("--timeout", type=float, help="seconds")

@@ -110,12 +110,21 @@ def _value(value) -> str:
     return str(value)
 
 
-def read_trials(study: optuna.Study, client) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _param(params: dict, key: str):
+    """A dotted key's value in a params mapping (a study's starting point)."""
+    node = params
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def read_trials(study: optuna.Study, client, factors: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """One row per trial that counts (a trial lost with its worker and run again is left out),
-    and the periodic evaluation curves of the complete ones."""
+    and the periodic evaluation curves of the complete ones. `factors`: the keys that make a
+    configuration (default: the study's space); one the study did not search takes its params value."""
     attrs = study.user_attrs
     identity = attrs["identity"]
-    factors = [key for key in identity["space"] if key != SEED]
+    factors = [key for key in identity["space"] if key != SEED] if factors is None else factors
     runs = _runs(client, attrs["mlflow_experiment_id"], attrs["mlflow_parent_run_id"])
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
@@ -125,8 +134,10 @@ def read_trials(study: optuna.Study, client) -> tuple[pd.DataFrame, pd.DataFrame
             continue
         run = runs.get(trial.number)
         tags = run.data.tags if run else {}
-        values = {key: trial.params.get(key) for key in factors}
+        values = {key: trial.params[key] if key in trial.params else
+                  (None if key in identity["space"] else _param(identity["params"], key)) for key in factors}
         rows.append({
+            "study": study.study_name,
             "trial": trial.number,
             "state": trial.state.name,
             "configuration": ", ".join(f"{_short(k)}={_value(v)}" for k, v in values.items() if v is not None) or "params.yaml",
@@ -144,10 +155,54 @@ def read_trials(study: optuna.Study, client) -> tuple[pd.DataFrame, pd.DataFrame
         })
         if run is not None and trial.state == TrialState.COMPLETE:
             for point in client.get_metric_history(run.info.run_id, "eval_fid"):
-                curves.append({"trial": trial.number, "epoch": point.step + 1, "eval_fid": point.value})
+                curves.append({"study": study.study_name, "trial": trial.number, "epoch": point.step + 1, "eval_fid": point.value})
     frame = pd.DataFrame(rows)
-    curve_frame = pd.DataFrame(curves, columns=["trial", "epoch", "eval_fid"]).drop_duplicates(["trial", "epoch"], keep="last")
+    curve_frame = pd.DataFrame(curves, columns=["study", "trial", "epoch", "eval_fid"]).drop_duplicates(["study", "trial", "epoch"], keep="last")
     return frame, curve_frame, identity
+
+
+def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[str]]:
+    """Several studies as one comparison (a grid run in parts, or on several machines): they must
+    share the objective and the protocol; their spaces are joined, and a key one study did not
+    search takes that study's params value. Returns trials, curves, the joined identity, notes."""
+    identities = [s.user_attrs["identity"] for s in studies]
+    first = identities[0]
+    for study, identity in zip(studies[1:], identities[1:]):
+        for key in ("protocol", "objective"):
+            if identity[key] != first[key]:
+                raise ConfigError(f"study '{study.study_name}' was measured with another {key} ({identity[key]}) than "
+                                  f"'{studies[0].study_name}' ({first[key]}): their numbers cannot be compared in one report")
+    space: dict = {}
+    for identity in identities:
+        for key, spec in identity["space"].items():
+            if isinstance(spec, list) and isinstance(space.get(key), list):
+                space[key] = space[key] + [v for v in spec if v not in space[key]]
+            else:
+                space.setdefault(key, spec)
+    factors = [key for key in space if key != SEED]
+    frames, curve_frames = zip(*[read_trials(study, client, factors)[:2] for study in studies])
+    notes = []
+    for study, identity in zip(studies[1:], identities[1:]):
+        differ = [key for key in _changed(first["params"], identity["params"]) if key not in space]
+        if differ:
+            notes.append(f"Studies '{studies[0].study_name}' and '{study.study_name}' start from different params ({', '.join(differ)}): "
+                         "their trials differ in more than the configuration shows.")
+    samplers = sorted({identity["sampler"] for identity in identities})
+    joined = {**first, "space": space, "sampler": samplers[0] if len(samplers) == 1 else " + ".join(samplers)}
+    if any(identity.get("budget_factor") != first.get("budget_factor") for identity in identities):
+        joined.pop("budget_factor", None)
+    return pd.concat(frames, ignore_index=True), pd.concat(curve_frames, ignore_index=True), joined, notes
+
+
+def _changed(a: dict, b: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            keys += _changed(x, y, f"{prefix}{key}.")
+        elif x != y:
+            keys.append(f"{prefix}{key}")
+    return keys
 
 
 # ----------------------------------------------------------------------------------------------
@@ -186,19 +241,21 @@ def configurations(trials: pd.DataFrame, factors: list[str], objective: str, mai
     return table
 
 
-def compare(study: optuna.Study, client) -> Comparison:
-    trials, curves, identity = read_trials(study, client)
+def compare(studies: optuna.Study | list[optuna.Study], client) -> Comparison:
+    studies = studies if isinstance(studies, list) else [studies]
+    trials, curves, identity, notes = read_studies(studies, client)
+    name = " + ".join(s.study_name for s in studies)
     space = identity["space"]
     factors = [key for key in space if key != SEED]
     categorical = [key for key in factors if isinstance(space[key], list)]
     objective = identity["objective"]
     if trials.empty:
-        raise ConfigError(f"study '{study.study_name}' has no trials yet: run `gansweep study --study-name {study.study_name}`")
+        raise ConfigError(f"study '{name}' has no trials yet: run `gansweep study --study-name {studies[0].study_name}`")
     complete = trials[trials["state"] == "COMPLETE"]
     protocols = complete["protocol"].value_counts()
     main = protocols.index[0] if len(protocols) else None
     table = configurations(trials, factors, objective, main)
-    warnings = _warnings(trials, table, identity, categorical, protocols)
+    warnings = notes + _warnings(trials, table, identity, categorical, protocols)
 
     ranked = table[(table["protocol"] == main) & (table["seeds"] > 0)] if main else table.iloc[:0]
     top = ranked.head(TOP)
@@ -212,7 +269,7 @@ def compare(study: optuna.Study, client) -> Comparison:
         cells = {(key if isinstance(key, tuple) else (key,)): values for key, values in cells.items()}
         marginal = pd.DataFrame(stats.marginal_effects(cells, categorical))
         marginal["level"] = marginal["level"].map(_value)
-    comparison = Comparison(study.study_name, identity["sampler"], objective, factors, categorical, trials, table, marginal,
+    comparison = Comparison(name, identity["sampler"], objective, factors, categorical, trials, table, marginal,
                             pairs, main, curves, warnings)
     comparison.samples = _samples(client, ranked)
     comparison.params = identity["params"]
@@ -351,7 +408,7 @@ def plot_curves(c: Comparison, path: Path) -> Path:
     figure, axes = _figure(3.6)
     if not c.curves.empty:
         by = "loss.name" if "loss.name" in c.factors else "configuration"
-        merged = c.curves.merge(c.trials[["trial", by]], on="trial")
+        merged = c.curves.merge(c.trials[["study", "trial", by]], on=["study", "trial"])
         for name, group in merged.groupby(by, sort=True):
             mean = group.groupby("epoch")["eval_fid"].agg(["mean", "min", "max"])
             axes.plot(mean.index, mean["mean"], marker="o", label=str(name))
@@ -473,6 +530,43 @@ def _cell(value) -> str:
     return html.escape(str(value))
 
 
+def _grid(png: bytes | None, caption: str) -> str:
+    if png is None:
+        return ""
+    return (f'<figure><img class="grid" alt="{html.escape(caption)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _ranked(c: Comparison) -> pd.DataFrame:
+    return c.configurations[(c.configurations["protocol"] == c.protocol) & (c.configurations["seeds"] > 0)]
+
+
+def first_screen_grids(c: Comparison) -> str:
+    """The sample grids of the best and the worst configuration (best seed each), beside the conclusion."""
+    ranked = _ranked(c)
+    if ranked.empty:
+        return ""
+    m = c.objective
+    rows = [("best", ranked.iloc[0])] + ([("worst", ranked.iloc[-1])] if len(ranked) > 1 else [])
+    return "".join(_grid(c.samples.get(row["configuration"]), f"{label}: {row['configuration']} ({m.upper()} {row[f'{m}_mean']:.4g}, "
+                         f"seed {row['best_seed']})") for label, row in rows)
+
+
+def grids_by_level(c: Comparison) -> str:
+    """For each choice factor, the grid of the best configuration with each of its levels: a factor compared by eye."""
+    ranked = _ranked(c)
+    m, parts = c.objective, []
+    for factor in c.categorical:
+        figures = []
+        for level in dict.fromkeys(ranked[factor]):
+            row = ranked[ranked[factor] == level].iloc[0]
+            figures.append(_grid(c.samples.get(row["configuration"]), f"{_value(level)}: {m.upper()} {row[f'{m}_mean']:.4g} "
+                                 f"({row['configuration']})"))
+        if len(figures) > 1:
+            parts.append(f"<h3>{html.escape(_short(factor))}</h3><div class=\"row\">{''.join(figures)}</div>")
+    return "".join(parts)
+
+
 def _image(path: Path, alt: str) -> str:
     return f'<img class="plot" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
 
@@ -483,7 +577,9 @@ h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin-top:1.6em}.protocol
 .warnings{background:#fff6e0;border-left:4px solid #d89b00;padding:.3em 1em;font-size:.9em}.warnings li{margin:.2em 0}
 table{border-collapse:collapse;font-size:.82em;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
 caption{text-align:left;font-weight:600;padding:.3em 0}td:nth-child(2){text-align:left}img.samples{width:72px;image-rendering:pixelated}
-img.plot{max-width:100%}.row{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}code{font-size:.85em}"""
+img.plot{max-width:100%}.row{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}code{font-size:.85em}
+.first{display:flex;gap:1.2em;align-items:flex-start}.first .conclusion{flex:1}figure{margin:0;max-width:200px}
+img.grid{width:190px;image-rendering:pixelated;border:1px solid #ccc}figcaption{font-size:.75em;color:#444}h3{font-size:.95em}"""
 
 
 def render(c: Comparison, plots: dict[str, Path], link: str) -> str:
@@ -496,13 +592,14 @@ def render(c: Comparison, plots: dict[str, Path], link: str) -> str:
     pairs = pd.DataFrame([{"configuration A": p.a, "configuration B": p.b, f"B - A ({m.upper()})": p.difference, "95% low": p.low,
                            "95% high": p.high, "p (Welch)": p.p, "p (Holm)": p.p_holm, "significant": p.significant, "in words": p.sentence(m.upper())}
                           for p in c.pairs])
-    trials = c.trials[["trial", "state", "configuration", "seed", "fid", "kid", "overrides", "git_commit", "code_sha256", "data_sha256",
+    trials = c.trials[[*(["study"] if c.trials["study"].nunique() > 1 else []), "trial", "state", "configuration", "seed", "fid", "kid", "overrides", "git_commit", "code_sha256", "data_sha256",
                        "mlflow_run_id", "reason"]]
     sections = [
         f"<h1>{html.escape(c.study)}: which configuration gives the lowest {m.upper()}</h1>",
         f'<p class="protocol">{html.escape(caption)}. Sampler: {html.escape(c.sampler)}. Trials: '
         + ", ".join(f"{n} {s.lower()}" for s, n in c.trials["state"].value_counts().sort_index().items()) + ".</p>",
-        '<div class="conclusion">' + "".join(f"<p>{html.escape(line)}</p>" for line in conclusion(c)) + "</div>",
+        '<div class="first"><div class="conclusion">' + "".join(f"<p>{html.escape(line)}</p>" for line in conclusion(c)) + "</div>"
+        + first_screen_grids(c) + "</div>",
         ('<ul class="warnings">' + "".join(f"<li>{html.escape(w)}</li>" for w in c.warnings) + "</ul>") if c.warnings else "",
         *([f"<h2>Best {m.upper()} per tuning budget</h2><p>For each {html.escape(_short(c.budget_factor))}, the expected best {m.upper()} "
            "of k trials with the other hyperparameters drawn at random: the mean minimum over every k-subset of its trials "
@@ -512,6 +609,8 @@ def render(c: Comparison, plots: dict[str, Path], link: str) -> str:
         f'<div class="row">{_image(plots["fid_by_configuration"], "FID by configuration")}</div>',
         "<h2>Configurations</h2>",
         _table_html(ranked[columns], f"Per configuration over seeds; mean, sd, 95% percentile bootstrap interval. {caption}", c.samples),
+        *(["<h2>Samples by choice</h2><p>The best configuration with each level of each choice (its best seed).</p>", grids_by_level(c)]
+          if grids_by_level(c) else []),
         "<h2>Marginal effects</h2><p>Each choice averaged over the others (each cell weighted equally), against the average configuration; "
         "95% t-intervals with the seed-to-seed variance pooled over the cells (the ANOVA error term).</p>",
         _table_html(c.marginal, f"Marginal {m.upper()} per level. {caption}") if not c.marginal.empty else "<p>No categorical factor with two measured levels.</p>",
@@ -564,21 +663,25 @@ def screenshot(html_path: Path, png: Path, width: int = 1280, height: int = 900)
     return png
 
 
-def report(cfg) -> tuple[Comparison, Path]:
+def report(cfg, also: list[str] = ()) -> tuple[Comparison, Path]:
     """`gansweep report`: the comparison of params.yaml's (or --study-name's) study, written to
-    studies/<study>/report/ and to the study's parent MLflow run."""
-    study = open_study(cfg)
-    attrs = study.user_attrs
+    studies/<study>/report/ and to the study's parent MLflow run. With `also` (more study names),
+    one comparison of all of them, in studies/<study>+<other>.../report/ and under that name on
+    the first study's MLflow run."""
+    names = [cfg.search.study, *[name for name in also if name != cfg.search.study]]
+    studies = [open_study(cfg.model_copy(update={"search": cfg.search.model_copy(update={"study": name})})) for name in names]
+    attrs = studies[0].user_attrs
     client = tracking.client(attrs["mlflow_tracking_uri"])
-    c = compare(study, client)
+    c = compare(studies, client)
     experiment = attrs["mlflow_experiment_id"]
     base, link = _ui(attrs["mlflow_tracking_uri"], experiment)
     c.run_link = f"{base}/#/experiments/{experiment}/runs/{{}}"
-    folder = study_dir(cfg.search) / REPORT_DIR
+    joined = "+".join(names)
+    folder = study_dir(cfg.search.model_copy(update={"study": joined})) / REPORT_DIR
     paths = write(c, folder, link)
     parent = attrs["mlflow_parent_run_id"]
     for path in paths:
-        client.log_artifact(parent, str(path), artifact_path=REPORT_DIR)
+        client.log_artifact(parent, str(path), artifact_path=REPORT_DIR if len(names) == 1 else f"{REPORT_DIR}-{joined}")
     return c, folder / "report.html"
 
 
