@@ -59,6 +59,7 @@ def main():
     parser.add_argument("-S", "--set", action="append", metavar="KEY=VALUE", help="the study's own -S overrides")
     parser.add_argument("--study-name")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"the page to write (default {OUT})")
     args = parser.parse_args()
     cfg = load_config("params.yaml", overrides_from(args))
     search = cfg.search
@@ -77,10 +78,10 @@ def main():
             tags = {"mlflow.parentRunId": study.user_attrs["mlflow_parent_run_id"], "gansweep.check": f"{label}-seed{seed}"}
             results[label, seed] = trained(run_cfg, study_dir(search) / "check" / f"{label}-seed{seed}", reference, tags)
             print(f"{label} params, train.seed {seed}: FID {results[label, seed]['fid']:.2f}", flush=True)
-    write(cfg, study, best, results, seeds, args.set or [])
+    write(cfg, study, best, results, seeds, args.set or [], args.out)
 
 
-def write(cfg, study, best, results, seeds, sets):
+def write(cfg, study, best, results, seeds, sets, out=OUT):
     s = summary(study)
     fids = {label: [results[label, seed]["fid"] for seed in seeds] for label in ("default", "best")}
     mean = {k: statistics.mean(v) for k, v in fids.items()}
@@ -91,7 +92,7 @@ def write(cfg, study, best, results, seeds, sets):
                "the study did its job.**" if gap > spread else
                f"**The winner does not beat the default by more than the seed spread ({gap:+.2f} FID against an sd of up to "
                f"{spread:.2f}): at this budget the study did not find a better GAN than the defaults.**")
-    flags = " ".join([f"--study-name {cfg.search.study}", *(f"-S {item}" for item in sets)])
+    flags = " ".join([f"--study-name {cfg.search.study}", *(f"-S '{item}'" if " " in item else f"-S {item}" for item in sets)])
     median = statistics.median(s["durations"])
     lines = [
         "# A study on the CPU, and whether its winner is really better",
@@ -101,10 +102,10 @@ def write(cfg, study, best, results, seeds, sets):
         "",
         "```bash",
         f"time gansweep study {flags}",
-        f"python benchmarks/study_check.py {flags}",
+        f"python benchmarks/study_check.py {flags}" + ("" if out == OUT else f" --out {out}"),
         "```",
         "",
-        f"The `-S` values shrink each trial's budget (the study's protocol); everything else is the shipped "
+        f"The `-S` values are the study's own (its search space, any change of budget); everything else is the shipped "
         f"params.yaml: search space `{json.dumps(space.as_data(cfg.search.space))}`, "
         f"sampler {cfg.search.sampler}, pruner {cfg.search.pruner}, storage {masked(cfg.search.storage)}, "
         f"objective: {cfg.search.objective} of the selected generator, {cfg.metrics.generated_images} generated vs "
@@ -129,8 +130,8 @@ def write(cfg, study, best, results, seeds, sets):
     lines += ["", verdict, "",
               f"The best params at train.seed {seeds[0]} gave {fids['best'][0]:.2f} here and {best['value']:.2f} as trial "
               f"{best['trial']}: the same code and seed (equal when both ran on one machine)."]
-    OUT.write_text("\n".join(lines) + "\n")
-    print(f"-> {OUT}")
+    out.write_text("\n".join(lines) + "\n")
+    print(f"-> {out}")
 
 
 def _cpu() -> str:
