@@ -313,6 +313,7 @@ class SearchConfig(Section):
     pruner: Literal["hyperband", "median", "none"]
     objective: Literal["fid", "kid"]
     workers: Union[Literal["auto"], int]
+    workers_per_gpu: Union[Literal["auto"], int]  # one GAN trial uses a few percent of a GPU: several share one
     storage: Optional[str]  # null: a journal file under studies/<study>/; or postgresql://user@host:port/db
     heartbeat: int = Field(gt=0)  # seconds between a worker's signs of life (PostgreSQL storage)
     seed: int = Field(ge=0)
@@ -333,7 +334,7 @@ class SearchConfig(Section):
                              f"set search.sampler: random and search.pruner: none (got {self.sampler}, {self.pruner})")
         return self
 
-    @field_validator("workers")
+    @field_validator("workers", "workers_per_gpu")
     @classmethod
     def _workers(cls, value):
         if isinstance(value, int) and value < 1:

@@ -339,15 +339,37 @@ def work(cfg: Config, rank: int) -> None:
 # The launcher
 
 
+# What one worker takes on a GPU: its CUDA context, the Inception network and its activations at batch
+# 50 (float32 and bf16 copies), the GAN and the held images. An estimate, until gpu_check measures it.
+WORKER_GPU_BYTES = int(2.5 * 2**30)
+AUTO_WORKERS_PER_GPU = 4  # a cap for `auto`: not yet measured on a GPU (benchmarks/gpu_check.sh times 1, 2, 4 and 8)
+
+
 def workers_for(search) -> tuple[int, list[str | None]]:
-    """How many workers, and the device each is pinned to (None: the CPU)."""
+    """How many workers, and the device each is pinned to (None: the CPU). On GPUs, workers go
+    round-robin over the visible ones, `search.workers_per_gpu` each when `search.workers` is auto;
+    refused with one line when they cannot fit in a GPU's free memory."""
     import torch
 
     gpus = torch.cuda.device_count()
-    count = (gpus or 1) if search.workers == "auto" else search.workers
+    if not gpus:
+        return (1 if search.workers == "auto" else search.workers), [None] * (1 if search.workers == "auto" else search.workers)
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    ids = visible.split(",") if visible else [str(i) for i in range(gpus)]
-    return count, [ids[k % len(ids)] if gpus else None for k in range(count)]
+    ids = [i.strip() for i in visible.split(",")] if visible else [str(i) for i in range(gpus)]
+    ids = ids[:gpus]
+    free = [torch.cuda.mem_get_info(index)[0] for index in range(len(ids))]
+    per_gpu = search.workers_per_gpu
+    if per_gpu == "auto":
+        per_gpu = max(1, min(AUTO_WORKERS_PER_GPU, min(free) // WORKER_GPU_BYTES))
+    count = len(ids) * per_gpu if search.workers == "auto" else search.workers
+    devices = [ids[k % len(ids)] for k in range(count)]
+    for index, (device, available) in enumerate(zip(ids, free)):
+        placed = devices.count(device)
+        if placed * WORKER_GPU_BYTES > available:
+            key = "search.workers_per_gpu" if search.workers == "auto" else "search.workers"
+            raise ConfigError(f"{key}: {placed} workers on GPU {device} need about {placed * WORKER_GPU_BYTES / 2**30:.1f} GiB, "
+                              f"it has {available / 2**30:.1f} GiB free; run fewer (at most {available // WORKER_GPU_BYTES} there)")
+    return count, devices
 
 
 def identity_of(cfg: Config) -> dict:
@@ -418,7 +440,8 @@ def run(cfg: Config, argv: list[str]) -> optuna.Study:
     count, devices = workers_for(search)
     done = counted(study)
     print(f"study '{search.study}' ({masked(search.storage)}): {done} of {target(search)} trials done; "
-          f"{count} worker{'s' if count > 1 else ''} on {', '.join(f'cuda:{d}' for d in devices) if devices[0] else 'the CPU'}")
+          f"{count} worker{'s' if count > 1 else ''} on "
+          + (", ".join(f"GPU {d} ({devices.count(d)})" for d in dict.fromkeys(devices)) if devices[0] is not None else "the CPU"))
     interrupted = False
     src = str(Path(gansweep.__file__).resolve().parents[1])  # the launcher's own code (its checkout's src/)
     env = {**os.environ, "GANSWEEP_WORKERS": str(count), "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
