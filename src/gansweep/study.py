@@ -314,7 +314,7 @@ def work(cfg: Config, rank: int) -> None:
     import torch
 
     search = cfg.search
-    if not torch.cuda.is_available():
+    if not torch.cuda.is_available() and not os.environ.get("OMP_NUM_THREADS"):  # an explicit OMP_NUM_THREADS wins
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("GANSWEEP_WORKERS", "1")))))
     storage = open_storage(search, study_dir(search))
     study = optuna.load_study(study_name=search.study, storage=storage, sampler=make_sampler(search, rank),
