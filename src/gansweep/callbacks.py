@@ -22,10 +22,9 @@ class SampleGrid(pl.Callback):
 class PeriodicEvaluation(pl.Callback):
     """Every train.eval_every_n_epochs epochs (and after the last), KID and FID of the selection
     sample (gansweep.protocol: latents and real images that the reported scores never use) of the
-    output generator (the average with train.ema); keeps
-    the generator with the lowest KID so far, in memory and in checkpoints. KID, being unbiased,
-    ranks small samples more reliably than FID. `on_score(epoch, metrics)` sees every score (a
-    study's pruner listens there)."""
+    output generator (the average with train.ema); keeps the one with the lowest KID so far, in
+    memory and in checkpoints. KID, being unbiased, ranks small samples more reliably than FID.
+    `on_score(epoch, metrics)` sees every score (a study's pruner listens there)."""
 
     def __init__(self, selection: dict, cfg, on_score=None):
         self.selection, self.cfg, self.on_score = selection, cfg, on_score
