@@ -49,6 +49,21 @@ def test_the_shipped_params_are_valid_and_the_only_source_of_defaults():
         ({"loss": {"name": "ebgan", "options": {"margin": -5}}}, "loss.options.margin must be > 0 for ebgan, got -5"),
         ({"loss": {"name": "began", "options": {"k": 7}}}, "loss.options.k must be <= 1 for began, got 7"),
         ({"loss": {"name": "began", "options": {"gamma": 0}}}, "loss.options.gamma must be > 0 for began, got 0"),
+        # the recipe keys
+        ({"model": {"architecture": "vit"}}, "model.architecture: unknown 'vit' architecture; choose one of: dcgan, infogan, resnet"),
+        ({"train": {"ema": 1.0}}, "train.ema: Input should be less than 1, got 1.0"),
+        ({"train": {"ema_rampup": 0}}, "train.ema_rampup: Input should be greater than 0, got 0"),
+        ({"regularization": {"augment": ["cutout", "cutout"]}}, "regularization.augment: each augmentation at most once, got ['cutout', 'cutout']"),
+        ({"regularization": {"augment": 3}}, "regularization.augment: expected a list of augmentations (or 'none'), got 3; choose from: color, cutout, translation"),
+        ({"data": {"channels": 3}}, "data.channels: only the folder dataset takes it (mnist-5k images are 1x28x28); set null"),
+        # budget-fair studies
+        ({"search": {"budget_factor": "loss.name"}}, "search.budget_factor: a budget-fair study draws the other keys at random and trains every trial "
+                                                     "to the end: set search.sampler: random and search.pruner: none (got tpe, hyperband)"),
+        ({"search": {"budget_factor": "model.g_norm", "sampler": "random", "pruner": "none"}},
+         "search.budget_factor: model.g_norm must be a key of search.space with a choice list (its levels), got no such key"),
+        ({"search": {"budget_factor": "train.lr_g", "sampler": "random", "pruner": "none"}},
+         "search.budget_factor: train.lr_g must be a key of search.space with a choice list (its levels), got a range"),
+        ({"search": {"workers_per_gpu": 0}}, "search.workers_per_gpu: must be auto or a positive number, got 0"),
     ],
 )
 def test_bad_values_name_the_key_and_the_valid_choices(params, message):
