@@ -60,6 +60,9 @@ def main():
     parser.add_argument("--study-name")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--out", type=Path, default=OUT, help=f"the page to write (default {OUT})")
+    parser.add_argument("--winner-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a value the study fixed with -S instead of searching it (e.g. model.architecture=infogan): the "
+                             "winner trains with it, the default does not (give the study's other -S without these)")
     args = parser.parse_args()
     cfg = load_config("params.yaml", overrides_from(args))
     search = cfg.search
@@ -72,16 +75,17 @@ def main():
     base = cfg.run_config().model_dump()
     seeds = [int(s) for s in args.seeds.split(",")]
     results = {}
-    for label, params in (("default", {}), ("best", best["params"])):
+    fixed = {key: yaml.safe_load(value) for key, _, value in (item.partition("=") for item in args.winner_set)}
+    for label, params in (("default", {}), ("best", {**fixed, **best["params"]})):
         for seed in seeds:
             run_cfg = RunConfig.model_validate(with_overrides(base, {**params, "train.seed": seed}))
             tags = {"mlflow.parentRunId": study.user_attrs["mlflow_parent_run_id"], "gansweep.check": f"{label}-seed{seed}"}
             results[label, seed] = trained(run_cfg, study_dir(search) / "check" / f"{label}-seed{seed}", reference, tags)
             print(f"{label} params, train.seed {seed}: FID {results[label, seed]['fid']:.2f}", flush=True)
-    write(cfg, study, best, results, seeds, args.set or [], args.out)
+    write(cfg, study, best, results, seeds, args.set or [], args.out, args.winner_set)
 
 
-def write(cfg, study, best, results, seeds, sets, out=OUT):
+def write(cfg, study, best, results, seeds, sets, out=OUT, winner_sets=()):
     s = summary(study)
     fids = {label: [results[label, seed]["fid"] for seed in seeds] for label in ("default", "best")}
     mean = {k: statistics.mean(v) for k, v in fids.items()}
@@ -92,7 +96,11 @@ def write(cfg, study, best, results, seeds, sets, out=OUT):
                "the study did its job.**" if gap > spread else
                f"**The winner does not beat the default by more than the seed spread ({gap:+.2f} FID against an sd of up to "
                f"{spread:.2f}): at this budget the study did not find a better GAN than the defaults.**")
-    flags = " ".join([f"--study-name {cfg.search.study}", *(f"-S '{item}'" if " " in item else f"-S {item}" for item in sets)])
+    quote = lambda item: f"'{item}'" if " " in item else item  # noqa: E731
+    flags = " ".join([f"--study-name {cfg.search.study}", *(f"-S {quote(item)}" for item in [*winner_sets, *sets])])
+    check_flags = " ".join([f"--study-name {cfg.search.study}", *(f"-S {quote(item)}" for item in sets),
+                            *(f"--winner-set {quote(item)}" for item in winner_sets)])
+    fixed = dict(item.split("=", 1) for item in winner_sets)
     median = statistics.median(s["durations"])
     lines = [
         "# A study on the CPU, and whether its winner is really better",
@@ -102,7 +110,7 @@ def write(cfg, study, best, results, seeds, sets, out=OUT):
         "",
         "```bash",
         f"time gansweep study {flags}",
-        f"python benchmarks/study_check.py {flags}" + ("" if out == OUT else f" --out {out}"),
+        f"python benchmarks/study_check.py {check_flags}" + ("" if out == OUT else f" --out {out}"),
         "```",
         "",
         f"The `-S` values are the study's own (its search space, any change of budget); everything else is the shipped "
@@ -117,7 +125,8 @@ def write(cfg, study, best, results, seeds, sets, out=OUT):
         f"median trial {median:.0f} s",
         f"- complete {s['states']['COMPLETE']}, pruned {s['states']['PRUNED']} (**{s['states']['PRUNED'] / s['trials']:.0%} pruned**), "
         f"failed {s['states']['FAIL']}; trials lost with a killed worker and run again: {s['lost']}",
-        f"- best: trial {best['trial']}, FID **{best['value']:.2f}**, params `{json.dumps(best['params'])}`",
+        f"- best: trial {best['trial']}, FID **{best['value']:.2f}**, params `{json.dumps(best['params'])}`"
+        + (f" on top of the study's fixed `{json.dumps(fixed)}` (the winner's row trains with them, the default's without)" if fixed else ""),
         f"- the default params at the same protocol (train.seed {seeds[0]}): FID **{results['default', seeds[0]]['fid']:.2f}**",
         "",
         "## Winner and default, trained again with other seeds",
