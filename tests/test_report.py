@@ -34,7 +34,7 @@ def fid_of(activation, loss, seed):
 
 
 def make_grid(project, *, other_protocol=False, other_code=False, name="grid", activations=tuple(ACTIVATION), protocol_of_all=PROTOCOL,
-              extra=True):
+              extra=True, fixed_activation=False):
     """A finished grid study 'grid' (2 activations x 2 losses x 3 seeds) plus one pruned and one
     failed trial (`extra`), as `gansweep study` leaves it."""
     params = read_params(ROOT / "params.yaml")
@@ -45,6 +45,10 @@ def make_grid(project, *, other_protocol=False, other_code=False, name="grid", a
     study = optuna.create_study(study_name=name, storage=storage)
     space = {"model.g_activation": list(activations), "loss.name": list(LOSS), "train.seed": SEEDS}
     run_params = {k: v for k, v in params.items() if k != "search"}
+    if fixed_activation:  # the study's one activation set in its params, not searched
+        [activation] = activations
+        del space["model.g_activation"]
+        run_params = {**run_params, "model": {**run_params["model"], "g_activation": activation}}
     study.set_user_attr("identity", {"objective": "fid", "sampler": "grid", "pruner": "none", "seed": 0, "space": space,
                                      "params": run_params, "protocol": protocol_of_all})
     client = MlflowClient()
@@ -72,6 +76,8 @@ def make_grid(project, *, other_protocol=False, other_code=False, name="grid", a
         Image.fromarray(np.full((8, 8), number * 10, np.uint8)).save(image)
         client.log_artifact(run, str(image))
         params = {"model.g_activation": activation, "loss.name": loss, "train.seed": seed}
+        if fixed_activation:
+            del params["model.g_activation"]
         attrs = {"overrides": {**params, "loss.options": {}}, "mlflow_run_id": run}
         if state == TrialState.COMPLETE:
             attrs.update({"fid": fid, "kid": fid / 1000})
@@ -268,3 +274,18 @@ def test_studies_under_different_protocols_are_not_one_comparison(tmp_path, monk
         main(["report", "--study-name", "a", "--study-name", "b"])
     [line] = capsys.readouterr().err.strip().splitlines()
     assert stopped.value.code == 2 and line.startswith("error: study 'b' was measured with another protocol") and "cannot be compared" in line
+
+
+def test_a_value_two_studies_fixed_differently_is_a_factor_of_their_comparison(tmp_path, monkeypatch, capsys):
+    # one study per activation, each with it in its params (not its space): still four configurations, not two
+    make_grid(tmp_path, name="relu", activations=("relu",), extra=False, fixed_activation=True)
+    make_grid(tmp_path, name="elu", activations=("elu",), extra=False, fixed_activation=True)
+    run_report(tmp_path, monkeypatch, capsys, "--study-name", "relu", "--study-name", "elu")
+    folder = tmp_path / "studies" / "relu+elu" / "report"
+    table = pd.read_csv(folder / "configurations.csv")
+    assert dict(zip(table["configuration"], table["fid_mean"])) == pytest.approx({
+        "loss=lsgan, g_activation=relu": 70.0, "loss=lsgan, g_activation=elu": 90.0,
+        "loss=non_saturating, g_activation=relu": 100.0, "loss=non_saturating, g_activation=elu": 120.0})
+    marginal = pd.read_csv(folder / "marginal_effects.csv").set_index(["factor", "level"])["effect"]
+    assert marginal[("model.g_activation", "relu")] == pytest.approx(-10.0)
+    assert "start from different values of model.g_activation: compared as factors" in (folder / "report.html").read_text()

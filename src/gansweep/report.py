@@ -179,14 +179,13 @@ def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.
                 space[key] = space[key] + [v for v in spec if v not in space[key]]
             else:
                 space.setdefault(key, spec)
+    # A key the studies fixed at different values (one study per architecture, say) is a factor of the comparison.
+    differ = sorted({key for identity in identities[1:] for key in _changed(first["params"], identity["params"]) if key not in space})
+    for key in differ:
+        space[key] = list(dict.fromkeys(_param(identity["params"], key) for identity in identities))
     factors = [key for key in space if key != SEED]
     frames, curve_frames = zip(*[read_trials(study, client, factors)[:2] for study in studies])
-    notes = []
-    for study, identity in zip(studies[1:], identities[1:]):
-        differ = [key for key in _changed(first["params"], identity["params"]) if key not in space]
-        if differ:
-            notes.append(f"Studies '{studies[0].study_name}' and '{study.study_name}' start from different params ({', '.join(differ)}): "
-                         "their trials differ in more than the configuration shows.")
+    notes = [f"The studies start from different values of {', '.join(differ)}: compared as factors."] if differ else []
     samplers = sorted({identity["sampler"] for identity in identities})
     joined = {**first, "space": space, "sampler": samplers[0] if len(samplers) == 1 else " + ".join(samplers)}
     if any(identity.get("budget_factor") != first.get("budget_factor") for identity in identities):
