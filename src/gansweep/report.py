@@ -548,7 +548,7 @@ def first_screen_grids(c: Comparison) -> str:
     m = c.objective
     rows = [("best", ranked.iloc[0])] + ([("worst", ranked.iloc[-1])] if len(ranked) > 1 else [])
     return "".join(_grid(c.samples.get(row["configuration"]), f"{label}: {row['configuration']} ({m.upper()} {row[f'{m}_mean']:.4g}, "
-                         f"seed {row['best_seed']})") for label, row in rows)
+                         f"seed {int(row['best_seed'])})") for label, row in rows)
 
 
 def grids_by_level(c: Comparison) -> str:
@@ -557,8 +557,9 @@ def grids_by_level(c: Comparison) -> str:
     m, parts = c.objective, []
     for factor in c.categorical:
         figures = []
-        for level in dict.fromkeys(ranked[factor]):
-            row = ranked[ranked[factor] == level].iloc[0]
+        for level, group in ranked.groupby(factor, dropna=False, sort=False):  # ranked: the first row of each is its best
+            row = group.iloc[0]
+            level = None if isinstance(level, float) and math.isnan(level) else level
             figures.append(_grid(c.samples.get(row["configuration"]), f"{_value(level)}: {m.upper()} {row[f'{m}_mean']:.4g} "
                                  f"({row['configuration']})"))
         if len(figures) > 1:
