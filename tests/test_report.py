@@ -289,3 +289,17 @@ def test_a_value_two_studies_fixed_differently_is_a_factor_of_their_comparison(t
     marginal = pd.read_csv(folder / "marginal_effects.csv").set_index(["factor", "level"])["effect"]
     assert marginal[("model.g_activation", "relu")] == pytest.approx(-10.0)
     assert "start from different values of model.g_activation: compared as factors" in (folder / "report.html").read_text()
+
+
+def test_grids_by_level_show_each_levels_best_also_for_a_null_level():
+    from gansweep.report import Comparison, grids_by_level
+
+    table = pd.DataFrame({"configuration": ["ema=0.999", "(ema off)", "ema=0.9"], "train.ema": [0.999, None, 0.9], "seeds": [1, 1, 1],
+                          "fid_mean": [40.0, 50.0, 60.0], "protocol": ["p", "p", "p"]})
+    png = {name: io.BytesIO() for name in table["configuration"]}
+    for gray, (name, buffer) in zip((10, 20, 30), png.items()):
+        Image.fromarray(np.full((4, 4), gray, np.uint8)).save(buffer, format="PNG")
+    c = Comparison("s", "grid", "fid", ["train.ema"], ["train.ema"], pd.DataFrame(), table, pd.DataFrame(), [], "p", pd.DataFrame(),
+                   samples={name: buffer.getvalue() for name, buffer in png.items()})
+    page = grids_by_level(c)
+    assert page.count("<figure>") == 3 and "None: FID 50" in page and "0.999: FID 40" in page
