@@ -138,7 +138,8 @@ def write(cfg, study, best, results, seeds, sets, out=OUT, winner_sets=()):
         lines.append(f"| {label} | " + " | ".join(f"{f:.2f}" for f in fids[label]) + f" | {mean[label]:.2f} | {sd[label]:.2f} |")
     lines += ["", verdict, "",
               f"The best params at train.seed {seeds[0]} gave {fids['best'][0]:.2f} here and {best['value']:.2f} as trial "
-              f"{best['trial']}: the same code and seed (equal when both ran on one machine)."]
+              f"{best['trial']}: the same code and seed; CPU floating point also depends on the number of torch threads "
+              f"(this check ran with {torch.get_num_threads()}), so the two are bit-equal only with the same machine and threads."]
     out.write_text("\n".join(lines) + "\n")
     print(f"-> {out}")
 

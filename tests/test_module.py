@@ -74,7 +74,7 @@ def test_same_seed_gives_bit_identical_generators_on_the_cpu(data_path, tmp_path
 
 
 def test_recipe_takes_params_overrides():
-    cfg = tiny(loss={"name": "wgan_gp"}, train={"lr_d": 3e-4}, model={"d_norm": "none"})
+    cfg = tiny(loss={"name": "wgan_gp"}, train={"lr_g": None, "lr_d": 3e-4, "beta1": None}, model={"d_norm": "none"})
     assert cfg.recipe() == Recipe(
         n_critic=5, lr_g=1e-4, lr_d=3e-4, beta1=0.0, beta2=0.9, d_norm="none", gradient_penalty=10.0
     )

@@ -154,7 +154,7 @@ def test_instance_norm_works_where_it_normalizes_pixels_and_infogan_refuses_it()
     with pytest.raises(ConfigError, match="model.d_norm: instance"):
         make_config(model={"architecture": "infogan", "d_norm": "instance"}, loss={"name": "hinge"})
     # and by the network itself, for a config built in code
-    unchecked = model_config(d_norm="instance").model_copy(update={"architecture": "infogan"})
+    unchecked = model_config(architecture="dcgan", d_norm="instance").model_copy(update={"architecture": "infogan"})
     with pytest.raises(ConfigError, match="^model.d_norm: instance"):
         Discriminator(unchecked, (1, 28, 28))
 
