@@ -20,6 +20,7 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
+import yaml
 from bench import environment, median_table, real_digits, write_json
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -111,7 +112,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=None, help="default: train.batch_size (32); the GPU target is set at 128")
     parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE",
-                        help="also time gansweep with this params override, e.g. compute.channels_last=true (repeatable)")
+                        help="also time gansweep with these params overrides, e.g. compute.channels_last=true or "
+                             "'model.architecture=dcgan model.g_width=64' (repeatable)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     quiet_lightning()
@@ -130,9 +132,9 @@ def main():
                             ("gansweep, fast path off", {"compute.channels_last": False, "compute.data_on_device": False})):
             cfg = load_config("params.yaml", {**overrides, **extra})
             variants[name] = lambda store, cfg=cfg: gansweep_loop(cfg, images, args.warmup, args.steps, store)
-    for item in args.variant:
-        key, _, value = item.partition("=")
-        cfg = load_config("params.yaml", {**overrides, key: yaml.safe_load(value)})
+    for item in args.variant:  # one or more KEY=VALUE, separated by spaces
+        values = {key: yaml.safe_load(value) for key, _, value in (pair.partition("=") for pair in item.split())}
+        cfg = load_config("params.yaml", {**overrides, **values})
         variants[f"gansweep, {item}"] = lambda store, cfg=cfg: gansweep_loop(cfg, images, args.warmup, args.steps, store)
     seconds = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
