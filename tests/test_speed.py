@@ -158,7 +158,7 @@ def test_channels_last_computes_the_same_losses_and_gradients(digits):
         fake = module.generator(torch.randn(8, 8, generator=torch.Generator().manual_seed(1)))
         loss = module.objective.d_loss(module.discriminator, batch, fake) + module.objective.g_loss(module.discriminator, batch, fake)
         loss.backward()
-        grads.append((loss.detach(), torch.cat([p.grad.flatten() for p in module.parameters()])))
+        grads.append((loss.detach(), torch.cat([p.grad.flatten() for net in (module.generator, module.discriminator) for p in net.parameters()])))
     (loss_a, grad_a), (loss_b, grad_b) = grads
     torch.testing.assert_close(loss_a, loss_b, rtol=1e-5, atol=0)
     # The same arithmetic up to rounding (a bias before batch norm has gradient 0 plus rounding noise,

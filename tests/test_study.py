@@ -216,7 +216,7 @@ def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):
     [
         (["-S", "search.pruner=asha"], "search.pruner: Input should be 'hyperband', 'median' or 'none', got 'asha'"),
         (["-S", "search.space={model.g_activation: []}"], "search.space.model.g_activation: empty choice list"),
-        (["-S", "search.space={model.g_actvation: [relu]}"], "search.space.model.g_actvation: unknown key; valid keys here: model.latent_dim"),
+        (["-S", "search.space={model.g_actvation: [relu]}"], "search.space.model.g_actvation: unknown key; valid keys here: model.architecture, model.latent_dim"),
         (["-S", "search.space={train.lr_g: {low: 1.0e-3, high: 1.0e-5, log: true}}"], "search.space.train.lr_g: low (0.001) must be below high (1e-05)"),
         (["-S", "search.space={train.lr_g: {low: 0.0, high: 1.0e-3, log: true}}"], "search.space.train.lr_g: a log range needs low > 0, got 0"),
         (["-S", "search.sampler=bayes"], "search.sampler: Input should be 'tpe', 'random' or 'grid', got 'bayes'"),
