@@ -28,7 +28,7 @@ from gansweep.cli import overrides_from
 from gansweep.config import RunConfig, load_config, with_overrides
 from gansweep.evaluate import evaluate_training
 from gansweep.metrics.fid import load_statistics
-from gansweep.study import masked, open_storage, study_dir
+from gansweep.storage import masked, open_storage, study_dir
 from gansweep.train import train
 
 OUT = Path("docs/study.md")

@@ -23,7 +23,7 @@ import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
 from gansweep import paths
 from gansweep.config import load_config
 from gansweep.metrics.inception import default_device
-from gansweep.study import open_storage, study_dir
+from gansweep.storage import open_storage, study_dir
 
 
 def main():

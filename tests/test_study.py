@@ -222,6 +222,9 @@ def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):
         (["-S", "search.sampler=bayes"], "search.sampler: Input should be 'tpe', 'random' or 'grid', got 'bayes'"),
         (["--storage", "mysql://u@h/db"], "search.storage: use null (a journal file under studies/) or postgresql://user@host:port/db"),
         (["--storage", "postgresql://gan:s3cret-pw@127.0.0.1:9/optuna"], "search.storage: cannot use postgresql://gan:***@127.0.0.1:9/optuna"),
+        (["--storage", "postgresql://gan:s3cret@pw@127.0.0.1:9/optuna"], "search.storage: the user or password in postgresql://gan:***@127.0.0.1:9/optuna holds a character reserved"),
+        (["--storage", "postgresql://gan:s3cret@127.0.0.1:port/optuna"], "search.storage: postgresql://gan:***@127.0.0.1:port/optuna is not a valid URL"),
+        (["-S", "search.space.train.lr_g={low: 1.0e-3, high: 1.0e-5, log: true}"], "search.space.train.lr_g: low (0.001) must be below high (1e-05)"),
     ],
 )
 def test_bad_search_or_storage_says_one_line_exits_2_and_starts_no_trial(tmp_path, monkeypatch, capsys, args, message):

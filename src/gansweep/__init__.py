@@ -1,1 +1,24 @@
-"""gansweep: reproducible comparisons of GAN activations, regularizations and losses."""
+"""gansweep: reproducible comparisons of GAN activations, regularizations and losses.
+
+The modules form layers; a module imports from its own layer or the ones below, never above, and
+no import circles (tests/test_structure.py checks both):
+
+1. foundation: registry (names and errors), seeding, overrides, paths, tracking (MLflow), and the
+   pure helpers budget, stats, grids, ema, regularizers;
+2. parts, each chosen by name from params.yaml: nn (architectures, activations, norms), augment,
+   losses, data (sources, folders, prepared arrays), metrics (Inception, FID, KID, ...);
+3. configuration: config (params.yaml -> typed config), space (search spaces), protocol;
+4. one run: stage (the pipeline scripts' frame), module (the LightningModule), callbacks,
+   generators, train, evaluate;
+5. studies: storage, study, study_results, report;
+6. the command line: cli.
+"""
+
+LAYERS = (
+    ("registry", "seeding", "overrides", "paths", "tracking", "budget", "stats", "grids", "ema", "regularizers"),
+    ("nn", "augment", "losses", "data", "metrics"),
+    ("config", "space", "protocol"),
+    ("stage", "module", "callbacks", "generators", "train", "evaluate"),
+    ("storage", "study", "study_results", "report"),
+    ("cli",),
+)

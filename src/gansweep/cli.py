@@ -65,7 +65,7 @@ def dvc_set(key: str, value) -> str:
 
 def train_best(args) -> None:
     from gansweep.config import load_config
-    from gansweep.study import study_dir
+    from gansweep.storage import study_dir
 
     cfg = load_config(args.params, overrides_from(args))
     path = study_dir(cfg.search) / "best_params.yaml"

@@ -6,7 +6,6 @@ trials) loads params.yaml and applies overrides (`load_config(path, overrides)`)
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -22,6 +21,7 @@ from gansweep.nn.activations import ACTIVATIONS
 from gansweep.nn.networks import ARCHITECTURES, OUTPUTS, check_architecture
 from gansweep.nn.norms import NORMS
 from gansweep import space
+from gansweep.overrides import with_overrides  # noqa: F401  (also the config's public API)
 from gansweep.registry import ConfigError, Registry
 from gansweep.space import Range
 
@@ -453,25 +453,6 @@ def read_params(path: str | Path = "params.yaml") -> dict:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         cause = " ".join(part for part in (getattr(err, "context", None), getattr(err, "problem", None)) if part)
         raise ConfigError(f"{path}: not valid YAML{where}: {cause or err}") from None
-
-
-def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
-    """A copy of `raw` with `overrides` applied: dotted keys (`model.g_activation`), or sections
-    (`{"model": {"g_activation": "elu"}}`) whose values replace those of the section one by one (a
-    mapping value such as `loss.options` or `search.space`, whose keys may hold dots, is replaced whole)."""
-    merged = copy.deepcopy(raw)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and "." not in key and isinstance(merged.get(key), dict):
-            merged[key].update(copy.deepcopy(value))
-            continue
-        *parents, leaf = key.split(".")
-        node = merged
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {key}: {part} is not a section")
-        node[leaf] = copy.deepcopy(value)
-    return merged
 
 
 def load_config(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> Config:

@@ -38,6 +38,8 @@ def reading(path: Path, what: str, fix: str = RESTORE):
         raise DamagedFileError(f"{path} ({what}) is missing: run `dvc repro`") from None
     except (OSError, ValueError, KeyError, EOFError, RuntimeError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if "weights_only" in str(err) or "Weights only" in str(err):  # never pass on torch's advice to unpickle it
+            reason = "not a file of tensors as gansweep writes them"
         raise DamagedFileError(f"{path} ({what}) is damaged or unreadable ({reason}); {fix}") from None
 
 

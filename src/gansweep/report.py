@@ -26,7 +26,7 @@ from optuna.trial import TrialState
 
 from gansweep import budget, stats, tracking
 from gansweep.registry import ConfigError
-from gansweep.study import masked, open_storage, study_dir
+from gansweep.storage import masked, open_storage, study_dir
 
 SEED = "train.seed"
 TOP = 5  # configurations compared pairwise

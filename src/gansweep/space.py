@@ -98,7 +98,7 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
 
 
 def _check_value(run_class, dump: dict, key: str, value, where: str) -> None:
-    from gansweep.config import with_overrides
+    from gansweep.overrides import with_overrides
 
     try:
         run_class.model_validate(with_overrides(dump, {key: int(value) if isinstance(value, float) and _is_int(_field(run_class, key)) else value}))

@@ -24,7 +24,6 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import optuna
 from optuna.trial import TrialState
@@ -32,55 +31,13 @@ from pydantic import ValidationError
 
 import gansweep
 from gansweep import paths, space, tracking
+from gansweep.storage import masked, open_storage, study_dir
 from gansweep.config import Config, ConfigError, RunConfig, explain, with_overrides
 from gansweep.metrics.fid import statistics_of
 from gansweep.protocol import REPORT, SELECTION, check_reference, protocol
 
-STUDIES = Path("studies")
 FINISHED_ON_THEIR_OWN = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 MAX_RETRIES = 2
-
-
-def study_dir(search) -> Path:
-    return tracking.workspace_root() / STUDIES / search.study
-
-
-def masked(url: str | None) -> str:
-    """The storage URL with any password replaced: what logs, tags and files may show."""
-    if not url:
-        return "journal file"
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
-
-
-def open_storage(search, folder: Path):
-    """The study's storage: a journal file in `folder`, or PostgreSQL with heartbeats."""
-    url = search.storage
-    if url is None:
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
-
-        folder.mkdir(parents=True, exist_ok=True)
-        path = str(folder / "journal.log")
-        return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
-    if urlsplit(url).scheme not in ("postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgres"):
-        raise ConfigError(f"search.storage: use null (a journal file under studies/) or postgresql://user@host:port/db, got {masked(url)}")
-    url = url.replace("postgres://", "postgresql://", 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        try:
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}},
-                heartbeat_interval=search.heartbeat,
-                grace_period=2 * search.heartbeat,
-                heartbeat_stale_trial_callback=requeue,
-            )
-        except Exception as err:  # sqlalchemy/psycopg2 errors: one line, the password never in it
-            reason = " ".join(str(getattr(err, "orig", None) or err).split())
-            hint = " (give the password in the URL, PGPASSWORD or ~/.pgpass)" if "password" in reason else ""
-            raise ConfigError(f"search.storage: cannot use {masked(url)}: {reason.replace(search.storage, masked(url))}{hint}") from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -316,7 +273,7 @@ def work(cfg: Config, rank: int) -> None:
     search = cfg.search
     if not torch.cuda.is_available() and not os.environ.get("OMP_NUM_THREADS"):  # an explicit OMP_NUM_THREADS wins
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("GANSWEEP_WORKERS", "1")))))
-    storage = open_storage(search, study_dir(search))
+    storage = open_storage(search, study_dir(search), on_stale=requeue)
     study = optuna.load_study(study_name=search.study, storage=storage, sampler=make_sampler(search, rank),
                               pruner=make_pruner(search, cfg.run_config()))
     objective = Objective(cfg, study.user_attrs["mlflow_parent_run_id"])
@@ -401,7 +358,7 @@ def prepare(cfg: Config):
     search = cfg.search
     if cfg.compute.devices > 1:
         raise ConfigError("compute.devices: a study runs one worker per GPU, each training on its own GPU; set compute.devices to 1")
-    storage = open_storage(search, study_dir(search))
+    storage = open_storage(search, study_dir(search), on_stale=requeue)
     for path in (paths.prepared_split("train"), paths.REFERENCE_STATS, paths.SELECTION_STATS):
         if not path.exists():
             raise ConfigError(f"{path} is missing: run `dvc repro` (or `dvc repro reference_stats selection_stats`) first")

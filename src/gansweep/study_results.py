@@ -11,7 +11,7 @@ import yaml
 from optuna.trial import TrialState
 
 from gansweep import tracking
-from gansweep.study import study_dir
+from gansweep.storage import study_dir
 
 
 def trials_table(study: optuna.Study):

@@ -1,0 +1,33 @@
+"""Overrides on top of a params mapping (`-S key=value`, a trial's sampled values)."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from gansweep.registry import ConfigError
+
+DOTTED_KEYS = ("search.space.",)  # mappings whose own keys are dotted params keys
+
+
+def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
+    """A copy of `raw` with `overrides` applied: dotted keys (`model.g_activation`), or sections
+    (`{"model": {"g_activation": "elu"}}`) whose values replace those of the section one by one (a
+    mapping value such as `loss.options` or `search.space`, whose keys may hold dots, is replaced whole;
+    `search.space.<dotted key>` sets one key of the space)."""
+    merged = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and "." not in key and isinstance(merged.get(key), dict):
+            merged[key].update(copy.deepcopy(value))
+            continue
+        if key.startswith(DOTTED_KEYS):  # search.space.train.lr_g: the space's key is train.lr_g
+            section = next(prefix for prefix in DOTTED_KEYS if key.startswith(prefix))
+            parents, leaf = section.rstrip(".").split("."), key[len(section):]
+        else:
+            *parents, leaf = key.split(".")
+        node = merged
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {key}: {part} is not a section")
+        node[leaf] = copy.deepcopy(value)
+    return merged
