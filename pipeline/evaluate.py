@@ -7,7 +7,7 @@ import _checkout  # noqa: F401  (this checkout's src/, not an installed copy)
 from gansweep import paths, tracking
 from gansweep.evaluate import evaluate_training
 from gansweep.metrics.fid import load_statistics
-from gansweep.protocol import REPORT, check_reference
+from gansweep.protocol import REPORT, check_reference, label
 from gansweep.stage import run
 
 
@@ -22,9 +22,7 @@ def main(cfg):
           f"precision {m['precision']:.3f}  recall {m['recall']:.3f}")
     if m["best_epoch"] != run_info["last_epoch"]:
         print(f"last generator (epoch {run_info['last_epoch']}): FID {m['last']['fid']:.2f}  KID {m['last']['kid']:.4f}")
-    metrics = cfg.metrics
-    print(f"protocol: {metrics.generated_images} generated vs {metrics.reference_images} {cfg.data.dataset} "
-          f"{metrics.reference_split} images, {metrics.convention} FID")
+    print(f"protocol: {label(cfg)}")
     print("results: metrics.json, plots/samples.png, plots/train_losses.csv")
     print(f"MLflow run {m['run_id']}: {tracking.ui_hint(run_info['tracking_uri'], run_info['experiment_id'])}")
 

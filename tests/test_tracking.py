@@ -122,3 +122,35 @@ def test_the_code_hash_follows_content_not_times(tmp_path):
 
 def test_tests_never_log_into_the_projects_own_store():
     assert str(ROOT / "mlruns") not in tracking.tracking_uri()
+
+
+def test_a_training_run_is_an_mlflow_3_run_with_its_generator_model_and_dataset(data_path, tmp_path):
+    """The selected generator loads with mlflow.pytorch.load_model and generates images, the
+    prepared data is the run's input, the description says the protocol, and no search.* params."""
+    import mlflow.pytorch
+    import torch
+
+    from gansweep.data import prepared
+    from gansweep.generators import load_generator
+
+    result = train(tiny(), data_path, tmp_path / "m", tmp_path / "m")
+    client = MlflowClient()
+    run = client.get_run(result["run_id"])
+    assert run.info.status == "FINISHED"
+    assert not [key for key in run.data.params if key.startswith(("search.", "tracking."))]
+    assert "loss.name" in run.data.params
+    assert "500 generated vs 500 mnist-5k train images, legacy_tensorflow FID" in run.data.tags["mlflow.note.content"]
+
+    model = mlflow.pytorch.load_model(f"runs:/{result['run_id']}/generator")
+    latents = torch.randn(3, 8, generator=torch.Generator().manual_seed(0))
+    images = model(latents)
+    assert images.shape == (3, 1, 28, 28)
+    torch.testing.assert_close(images, load_generator(tmp_path / "m" / "generator_best.pt")(latents))  # the selected generator
+
+    [dataset_input] = run.inputs.dataset_inputs
+    digits, _ = prepared.load(data_path)
+    assert dataset_input.dataset.name == "mnist-5k" and dataset_input.dataset.source_type == "local"
+    assert run.data.tags["gansweep.data_sha256"].startswith(dataset_input.dataset.digest)
+    assert {tag.key: tag.value for tag in dataset_input.tags} == {"mlflow.data.context": "training"}
+    profile = __import__("json").loads(dataset_input.dataset.profile)
+    assert profile == {"num_images": len(digits), "image_shape": [1, 28, 28], "dtype": "uint8"}

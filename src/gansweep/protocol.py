@@ -77,6 +77,12 @@ def check_reference(reference: dict, cfg: Config, purpose: str = REPORT) -> None
             )
 
 
+def label(cfg: Config) -> str:
+    """The reported scores' protocol in words, as `evaluate` prints it and a run's description says it."""
+    m = cfg.metrics
+    return f"{m.generated_images} generated vs {m.reference_images} {cfg.data.dataset} {m.reference_split} images, {m.convention} FID"
+
+
 def protocol(cfg: Config) -> dict:
     """What every reported number was measured with."""
     m = cfg.metrics

@@ -27,12 +27,12 @@ from gansweep.callbacks import EpochLossCsv, PeriodicEvaluation, SampleGrid
 from gansweep.config import Config
 from gansweep.data import prepared
 from gansweep.data.sources import sha256
-from gansweep.generators import save_generator
+from gansweep.generators import load_generator, save_generator
 from gansweep.metrics.fid import statistics_of
 from gansweep.metrics.inception import scorer
 from gansweep.module import GAN
 from gansweep.paths import reading
-from gansweep.protocol import SELECTION, check_reference
+from gansweep.protocol import SELECTION, check_reference, label
 from gansweep.registry import ConfigError
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -189,6 +189,35 @@ def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> str:
     return client.create_run(experiment, run_name=run_name(cfg), tags={k: str(v) for k, v in tags.items()}).info.run_id  # a REST store takes strings only
 
 
+def _log_dataset(client, run_id: str, cfg: Config, images, data_path: Path, digest: str) -> None:
+    """The prepared images as the run's training input (MLflow's Datasets panel)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    profile = {"num_images": int(len(images)), "image_shape": list(images.shape[1:]), "dtype": str(images.dtype)}
+    dataset = Dataset(name=cfg.data.dataset, digest=digest[:16], source_type="local",
+                      source=json.dumps({"uri": Path(data_path).resolve().as_uri()}), profile=json.dumps(profile))
+    client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])])
+
+
+def _log_model(client, run_id: str, generator_path: Path) -> None:
+    """The selected generator as an MLflow model, `mlflow.pytorch.load_model("runs:/<run>/generator")`:
+    latents (N, latent_dim) float32 in, images (N, C, H, W) in the generator's output range out."""
+    import mlflow
+    import mlflow.pytorch
+    import numpy as np
+    from mlflow.models import infer_signature
+
+    generator = load_generator(generator_path)  # on the CPU, in eval mode: loadable anywhere
+    latents = np.random.default_rng(0).standard_normal((2, generator.latent_dim)).astype(np.float32)
+    with torch.no_grad():
+        images = generator(torch.from_numpy(latents)).numpy()
+    mlflow.set_tracking_uri(client.tracking_uri)
+    with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):  # log_model logs into the active run
+        warnings.simplefilter("ignore")
+        mlflow.pytorch.log_model(generator, name="generator", signature=infer_signature(latents, images), input_example=latents,
+                                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
+
+
 def train(
     cfg: Config,
     data_path: Path,
@@ -225,6 +254,8 @@ def train(
         "gansweep.code_sha256": tracking.code_sha256(),
         "gansweep.dataset": cfg.data.dataset,
         "gansweep.data_sha256": sha256(data_path),
+        "mlflow.note.content": (f"{cfg.model.architecture} GAN, {cfg.loss.name} loss, {cfg.train.epochs} epochs on {cfg.data.dataset}. "
+                                f"Scores (fid, kid, precision, recall) are the selected generator's: {label(cfg)}."),
         **(tags or {}),
     }
     # Under DDP (compute.devices > 1) Lightning starts this program again for every other GPU: those
@@ -235,12 +266,14 @@ def train(
         if checkpoint_dir is not None and not helper:
             checkpoint_dir.mkdir(parents=True, exist_ok=True)
             (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
+        if not helper and resume_from is None:
+            _log_dataset(client, run_id, cfg, images, data_path, run_tags["gansweep.data_sha256"])
         if resume_from is not None and not helper:
             print(f"resuming from the checkpoint of epoch {resume_epoch} ({resume_from}) into MLflow run {run_id}")
             client.set_tag(run_id, "gansweep.resumed_after_epoch", resume_epoch)
         logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
-        # tracking.* says where the run is logged, not what it computes (and may change on a resumed run)
-        params = {k: v for k, v in cfg.flat().items() if not k.startswith("tracking.")}
+        # tracking.* says where the run is logged, search.* how a study explores: neither is what it computes
+        params = {k: v for k, v in cfg.flat().items() if not k.startswith(("tracking.", "search."))}
         logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
         evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
         losses = EpochLossCsv(plots_dir / "train_losses.csv")
@@ -276,6 +309,7 @@ def train(
         for name in ("generator.pt", "generator_best.pt"):
             client.log_artifact(run_id, str(out_dir / name), artifact_path="model")
         client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
+        _log_model(client, run_id, out_dir / "generator_best.pt")
         client.set_terminated(run_id, "FINISHED")  # only now is the run's content complete
     except BaseException as err:
         if helper:
