@@ -1,7 +1,7 @@
 """gansweep: reproducible comparisons of GAN activations, regularizations and losses.
 
 The modules form layers; a module imports from its own layer or the ones below, never above, and
-no import circles (tests/test_structure.py checks both):
+no import circles (tests/test_structure.py holds the same list as LAYERS and checks both):
 
 1. foundation: registry (names and errors), seeding, overrides, paths, tracking (MLflow), and the
    pure helpers budget, stats, grids, ema, regularizers;
@@ -13,12 +13,3 @@ no import circles (tests/test_structure.py checks both):
 5. studies: storage, study, study_results, report;
 6. the command line: cli.
 """
-
-LAYERS = (
-    ("registry", "seeding", "overrides", "paths", "tracking", "budget", "stats", "grids", "ema", "regularizers"),
-    ("nn", "augment", "losses", "data", "metrics"),
-    ("config", "space", "protocol"),
-    ("stage", "module", "callbacks", "generators", "train", "evaluate"),
-    ("storage", "study", "study_results", "report"),
-    ("cli",),
-)

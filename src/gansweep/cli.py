@@ -84,21 +84,11 @@ def train_best(args) -> None:
 
 def report(args) -> None:
     from gansweep.config import load_config
-    from gansweep.report import conclusion
-    from gansweep.report import report as write_report
-    from gansweep.report import screenshot
+    from gansweep.report import report_and_say
 
     names = args.study_name or []
     args.study_name = names[0] if names else None
-    cfg = load_config(args.params, overrides_from(args))
-    comparison, page = write_report(cfg, names[1:])
-    for line in conclusion(comparison):
-        print(line)
-    if comparison.warnings:
-        print(f"{len(comparison.warnings)} warning(s) in the report: " + " | ".join(w.split(":")[0].split(" (")[0] for w in comparison.warnings))
-    print(f"report: {page.resolve()} (tables and plots beside it; also on the study's MLflow run under report/)")
-    if args.screenshot:
-        print(f"screenshot: {screenshot(page, args.screenshot)}")
+    report_and_say(load_config(args.params, overrides_from(args)), names[1:], args.screenshot)
 
 
 def main(argv: list[str] | None = None) -> None:

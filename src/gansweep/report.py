@@ -690,3 +690,14 @@ def _ui(uri: str, experiment: str) -> tuple[str, str]:
         return uri.rstrip("/"), f"open {uri}"
     return "http://127.0.0.1:5000", (f"mlflow ui --backend-store-uri {uri}" if tracking.local_store(uri) else "mlflow ui --backend-store-uri <your store>")
 
+
+def report_and_say(cfg, also: list[str] = (), screenshot_png: Path | None = None) -> None:
+    """`gansweep report` and the study pipeline's report stage: the report, its conclusion printed."""
+    comparison, page = report(cfg, also)
+    for line in conclusion(comparison):
+        print(line)
+    if comparison.warnings:
+        print(f"{len(comparison.warnings)} warning(s) in the report: " + " | ".join(w.split(":")[0].split(" (")[0] for w in comparison.warnings))
+    print(f"report: {page.resolve()} (tables and plots beside it; also on the study's MLflow run under report/)")
+    if screenshot_png:
+        print(f"screenshot: {screenshot(page, screenshot_png)}")
