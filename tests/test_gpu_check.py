@@ -4,7 +4,11 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from helpers import ROOT
+
+pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
 
 
 def test_the_gpu_check_runs_every_step_on_the_cpu_and_records_it(tmp_path):

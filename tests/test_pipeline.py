@@ -13,6 +13,8 @@ from mlflow.tracking import MlflowClient
 from gansweep.data.sources import sha256
 from pipeline_project import dvc, git, make_project, ran_stages, set_params, user_env
 
+pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):

@@ -11,6 +11,8 @@ from mlflow.tracking import MlflowClient
 from helpers import image_folder
 from pipeline_project import dvc, make_project, ran_stages, set_params
 
+pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
+
 FOLDER_RUN = {
     "data": {"dataset": "folder", "image_size": 64, "channels": 3},
     "model": {"architecture": "resnet", "latent_dim": 8, "g_width": 4, "d_width": 4},

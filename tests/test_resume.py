@@ -15,6 +15,8 @@ from gansweep.protocol import SELECTION, describe
 from gansweep.train import train
 from helpers import make_config, real_digits
 
+pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
+
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):

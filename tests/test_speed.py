@@ -13,6 +13,8 @@ from gansweep.module import GAN, NonFiniteLossError
 from gansweep.registry import ConfigError
 from helpers import ROOT, make_config, real_digits
 
+pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
+
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):

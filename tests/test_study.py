@@ -25,6 +25,8 @@ from gansweep.metrics.inception import inception_features, iterate
 from gansweep.protocol import REPORT, SELECTION, describe, real_images
 from helpers import ROOT, make_config, real_digits
 
+pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
+
 TINY = {
     "model": {"latent_dim": 8, "g_width": 8, "d_width": 8},
     "train": {"epochs": 2, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 1,

@@ -14,6 +14,8 @@ from gansweep.cli import main
 from postgres import cluster, mlflow_server
 from test_study import check_study, gansweep, make_project, trial_runs
 
+pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
+
 PASSWORD = "s3cret-pw"
 
 
