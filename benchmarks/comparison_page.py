@@ -11,6 +11,7 @@ import argparse
 import os
 import platform
 import shutil
+import subprocess
 from pathlib import Path
 
 import optuna
@@ -88,10 +89,12 @@ def main():
     parser.add_argument("--budget-command", action="append", default=[])
     args = parser.parse_args()
     out = DOCS / "comparison"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "unknown"
     lines = ["# Losses compared at the default budget", "",
-             f"On {cpu()} ({os.cpu_count()} cores), torch {torch.__version__}, the committed code and params.yaml "
-             "(its default budget and recipe), `PYTHONDONTWRITEBYTECODE` unset. Rerun the commands below in a clone after "
-             "`dvc repro reference_stats selection_stats`, then `python benchmarks/comparison_page.py` with the same names.", ""]
+             f"On {cpu()} ({os.cpu_count()} cores), torch {torch.__version__}, in a clone of commit `{commit}` with its "
+             "params.yaml (the default budget and recipe: only the keys in the commands differ). Rerun the commands below "
+             "in a clone after `dvc repro reference_stats selection_stats`, then `python benchmarks/comparison_page.py` "
+             "with the same names there.", ""]
     lines += section(args.grid, args.grid_command, out, budget=False)
     if args.budget:
         lines += section(args.budget, args.budget_command, out, budget=True)
