@@ -108,7 +108,7 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
     Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(samples_path)
 
     run_id = tracking.run_for_metrics(client, run["run_id"], cfg)
-    with tracking.reopened(client, run_id):
+    with tracking.run_life(client, run_id, reopen=True):
         for key, value in best_metrics.items():
             client.log_metric(run_id, key, value, step=run["last_epoch"])
             client.log_metric(run_id, f"{key}_last", last_metrics[key], step=run["last_epoch"])

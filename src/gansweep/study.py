@@ -137,8 +137,7 @@ def _end_mlflow_run(study: optuna.Study, number: int, status: str, reason: str) 
     client = tracking.client(attrs["mlflow_tracking_uri"])
     for run in _trial_runs(client, attrs["mlflow_experiment_id"], study.study_name, number):
         if run.info.status == "RUNNING":
-            client.set_tag(run.info.run_id, "gansweep.error", reason)
-            client.set_terminated(run.info.run_id, status)
+            tracking.ended(client, run.info.run_id, status, reason)
 
 
 def _record_state(study: optuna.Study, trial) -> None:
@@ -261,9 +260,9 @@ class Objective:
         trial.set_user_attr("fail_reason", reason[:500])
         client = tracking.client()
         experiment = tracking.experiment_id(client, self.cfg.tracking.experiment)
-        run_id = client.create_run(experiment, run_name=f"trial {trial.number} (rejected)", tags={**tags, "gansweep.error": reason[:500]}).info.run_id
+        run_id = client.create_run(experiment, run_name=f"trial {trial.number} (rejected)", tags=tags).info.run_id
         client.log_batch(run_id, params=[Param(k, str(v)) for k, v in overrides.items()])
-        client.set_terminated(run_id, "FAILED")
+        tracking.ended(client, run_id, "FAILED", reason)
 
 
 def work(cfg: Config, rank: int) -> None:

@@ -86,5 +86,5 @@ def write_results(study: optuna.Study, cfg, finished: bool) -> dict:
         client.set_tag(parent, "optuna.best_params", yaml.safe_dump(result["params"], default_flow_style=True).strip())
     for path in [folder / "trials.csv", folder / "best_params.yaml", *save_plots(study, folder / "plots")]:
         client.log_artifact(parent, str(path), artifact_path="study" if path.suffix != ".png" else "plots")
-    client.set_terminated(parent, "FINISHED" if finished else "KILLED")
+    tracking.ended(client, parent, "FINISHED" if finished else "KILLED")
     return result

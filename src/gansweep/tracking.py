@@ -161,17 +161,36 @@ def code_sha256(package: Path = PACKAGE) -> str:
     return digest.hexdigest()
 
 
+def ended(mlflow_client, run_id: str, status: str, reason: str | None = None) -> None:
+    """Ends a run: FINISHED, or FAILED / KILLED with its reason as the `gansweep.error` tag."""
+    if reason:
+        mlflow_client.set_tag(run_id, "gansweep.error", reason[:500])
+    mlflow_client.set_terminated(run_id, status)
+
+
+def how_it_ended(err: BaseException) -> tuple[str, str]:
+    """(status, reason) of a run stopped by `err`: KILLED when stopped on purpose (Ctrl-C, a study's
+    pruner), FAILED with the error's first line otherwise."""
+    import optuna
+
+    if isinstance(err, (KeyboardInterrupt, SystemExit)):
+        return "KILLED", "interrupted"
+    reason = (str(err).splitlines() or [type(err).__name__])[0]
+    return ("KILLED" if isinstance(err, optuna.TrialPruned) else "FAILED"), reason
+
+
 @contextmanager
-def reopened(mlflow_client, run_id: str):
-    """The run is RUNNING while something writes to it, FINISHED once that is complete, FAILED
-    (KILLED on Ctrl-C) when it is not."""
-    mlflow_client.update_run(run_id, status="RUNNING")
+def run_life(mlflow_client, run_id: str, reopen: bool = False):
+    """A run's life, written once for training, evaluation and trials: RUNNING (again, with `reopen`)
+    while the block writes to it, FINISHED only once the block completes, else how_it_ended()."""
+    if reopen:
+        mlflow_client.update_run(run_id, status="RUNNING")
     try:
         yield
     except BaseException as err:
-        mlflow_client.set_terminated(run_id, "KILLED" if isinstance(err, (KeyboardInterrupt, SystemExit)) else "FAILED")
+        ended(mlflow_client, run_id, *how_it_ended(err))
         raise
-    mlflow_client.set_terminated(run_id, "FINISHED")
+    ended(mlflow_client, run_id, "FINISHED")
 
 
 def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:

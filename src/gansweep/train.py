@@ -12,11 +12,11 @@ import json
 import logging
 import shutil
 import warnings
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
 import lightning.pytorch as pl
-import optuna
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
@@ -262,7 +262,7 @@ def train(
     # processes train along, and process 0 alone records the run and writes the results.
     helper = rank_zero_only.rank > 0
     run_id = None if helper else _open_run(client, cfg, run_id, run_tags)
-    try:
+    with nullcontext() if helper else tracking.run_life(client, run_id):  # FINISHED only once the generators are logged
         if checkpoint_dir is not None and not helper:
             checkpoint_dir.mkdir(parents=True, exist_ok=True)
             (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
@@ -310,16 +310,6 @@ def train(
             client.log_artifact(run_id, str(out_dir / name), artifact_path="model")
         client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
         _log_model(client, run_id, out_dir / "generator_best.pt")
-        client.set_terminated(run_id, "FINISHED")  # only now is the run's content complete
-    except BaseException as err:
-        if helper:
-            raise
-        # Stopped on purpose (Ctrl-C, a study's pruner): KILLED; anything else: FAILED.
-        stopped = isinstance(err, (KeyboardInterrupt, SystemExit, optuna.TrialPruned))
-        reason = "interrupted" if isinstance(err, (KeyboardInterrupt, SystemExit)) else (str(err).splitlines() or [type(err).__name__])[0]
-        client.set_tag(run_id, "gansweep.error", reason[:500])
-        client.set_terminated(run_id, "KILLED" if stopped else "FAILED")
-        raise
     if checkpoint_dir is not None:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return {
