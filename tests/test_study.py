@@ -216,12 +216,12 @@ def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["-S", "search.pruner=asha"], "search.pruner: Input should be 'hyperband', 'median' or 'none', got 'asha'"),
+        (["-S", "search.pruner=asha"], "search.pruner: unknown 'asha' pruner; choose one of: hyperband, median, none"),
         (["-S", "search.space={model.g_activation: []}"], "search.space.model.g_activation: empty choice list"),
         (["-S", "search.space={model.g_actvation: [relu]}"], "search.space.model.g_actvation: unknown key; valid keys here: model.architecture, model.latent_dim"),
         (["-S", "search.space={train.lr_g: {low: 1.0e-3, high: 1.0e-5, log: true}}"], "search.space.train.lr_g: low (0.001) must be below high (1e-05)"),
         (["-S", "search.space={train.lr_g: {low: 0.0, high: 1.0e-3, log: true}}"], "search.space.train.lr_g: a log range needs low > 0, got 0"),
-        (["-S", "search.sampler=bayes"], "search.sampler: Input should be 'tpe', 'random' or 'grid', got 'bayes'"),
+        (["-S", "search.sampler=bayes"], "search.sampler: unknown 'bayes' sampler; choose one of: grid, random, tpe"),
         (["--storage", "mysql://u@h/db"], "search.storage: use null (a journal file under studies/) or postgresql://user@host:port/db"),
         (["--storage", "postgresql://gan:s3cret-pw@127.0.0.1:9/optuna"], "search.storage: cannot use postgresql://gan:***@127.0.0.1:9/optuna"),
         (["--storage", "postgresql://gan:s3cret@pw@127.0.0.1:9/optuna"], "search.storage: the user or password in postgresql://gan:***@127.0.0.1:9/optuna holds a character reserved"),

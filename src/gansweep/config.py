@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gansweep.augment import AUGMENTS
 from gansweep.data.sources import DATASETS
-from gansweep.losses import LOSSES, build_loss
+from gansweep.losses import LOSSES, OPTIMIZERS, build_loss
 from gansweep.metrics.inception import CONVENTIONS
 from gansweep.nn.activations import ACTIVATIONS
 from gansweep.nn.networks import ARCHITECTURES, OUTPUTS, check_architecture
@@ -124,7 +124,7 @@ class TrainConfig(Section):
     lr_d: Optional[float] = Field(gt=0)
     beta1: Optional[float] = Field(ge=0, lt=1)
     beta2: Optional[float] = Field(ge=0, lt=1)
-    optimizer: Optional[Literal["adam", "rmsprop"]]
+    optimizer: Optional[str]  # a name of gansweep.losses.OPTIMIZERS
     sample_grid_size: int = Field(gt=0)
     # Periodic KID/FID of a few generated images picks the best generator (GANs often collapse late),
     # against real images and latents that the reported scores never use (see gansweep.selection).
@@ -135,6 +135,11 @@ class TrainConfig(Section):
     # average's half-life at ema_rampup x the steps so far (null = no warm-up).
     ema: Optional[float] = Field(gt=0, lt=1)
     ema_rampup: Optional[float] = Field(gt=0)
+
+    @field_validator("optimizer", mode="before")
+    @classmethod
+    def _optimizer(cls, value):
+        return value if value is None else _check(OPTIMIZERS, value)
 
 
 class RegularizationConfig(Section):
@@ -309,8 +314,8 @@ class SearchConfig(Section):
     study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # also a folder name under studies/
     n_trials: int = Field(gt=0)
     timeout: Optional[float] = Field(gt=0)  # seconds; null: no limit
-    sampler: Literal["tpe", "random", "grid"]
-    pruner: Literal["hyperband", "median", "none"]
+    sampler: str  # a name of gansweep.space.SAMPLERS
+    pruner: str  # a name of gansweep.space.PRUNERS
     objective: Literal["fid", "kid"]
     workers: Union[Literal["auto"], int]
     workers_per_gpu: Union[Literal["auto"], int]  # one GAN trial uses a few percent of a GPU: several share one
@@ -320,6 +325,16 @@ class SearchConfig(Section):
     # Lucic et al. 2018's budget-fair comparison of this factor's levels (gansweep.budget)
     budget_factor: Optional[str]
     space: dict[str, Any]
+
+    @field_validator("sampler", mode="before")
+    @classmethod
+    def _sampler(cls, value):
+        return _check(space.SAMPLERS, value)
+
+    @field_validator("pruner", mode="before")
+    @classmethod
+    def _pruner(cls, value):
+        return _check(space.PRUNERS, value)
 
     @model_validator(mode="after")
     def _budget_study(self):

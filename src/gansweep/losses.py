@@ -24,6 +24,11 @@ from gansweep.registry import ConfigError, Registry
 from gansweep.regularizers import weight_penalty
 
 LOSSES: Registry = Registry("loss")
+# A recipe's optimizer, by name. fused: one kernel for all parameters where torch has one (Adam on
+# CUDA); None keeps torch's default.
+OPTIMIZERS: Registry = Registry("optimizer")
+OPTIMIZERS.register("adam")(lambda params, r, lr, fused: torch.optim.Adam(params, lr=lr, betas=(r.beta1, r.beta2), fused=fused))
+OPTIMIZERS.register("rmsprop")(lambda params, r, lr, fused: torch.optim.RMSprop(params, lr=lr))
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,9 @@ from gansweep import ema, regularizers
 from gansweep.augment import augment
 from gansweep.config import Config
 from gansweep.data.prepared import to_model_range
-from gansweep.losses import build_loss
+from gansweep.losses import OPTIMIZERS, build_loss
 from gansweep.nn.networks import DISCRIMINATORS, Generator
 from gansweep.seeding import stream_seed
-
-# fused: one kernel for all parameters where torch has one (Adam on CUDA); None keeps torch's default.
-OPTIMIZERS = {
-    "adam": lambda params, r, lr, fused: torch.optim.Adam(params, lr=lr, betas=(r.beta1, r.beta2), fused=fused),
-    "rmsprop": lambda params, r, lr, fused: torch.optim.RMSprop(params, lr=lr),
-}
 
 FINITE_CHECK_EVERY = 32  # steps between finiteness checks on a GPU (each check waits for it)
 
@@ -200,7 +194,7 @@ class GAN(pl.LightningModule):
 
     def configure_optimizers(self):
         r = self.recipe
-        make, fused = OPTIMIZERS[r.optimizer], (True if self.device.type == "cuda" else None)
+        make, fused = OPTIMIZERS.get(r.optimizer), (True if self.device.type == "cuda" else None)
         return make(self.generator.parameters(), r, r.lr_g, fused), make(self.discriminator.parameters(), r, r.lr_d, fused)
 
     @torch.no_grad()

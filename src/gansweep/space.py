@@ -13,8 +13,38 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gansweep.registry import Registry
+
 SEARCHABLE = ("model", "loss", "regularization", "train")
 OPTIONS = "loss.options."
+
+# search.sampler and search.pruner, by name (optuna is imported only when a study makes one).
+SAMPLERS: Registry = Registry("sampler")
+PRUNERS: Registry = Registry("pruner")
+
+
+def _quiet(make):
+    """Optuna's experimental-feature warnings (multivariate TPE, the brute-force sampler) are not the user's business."""
+    def made(*args):
+        import warnings
+
+        import optuna
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return make(optuna, *args)
+    return made
+
+
+SAMPLERS.register("tpe")(_quiet(lambda optuna, seed: optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)))
+SAMPLERS.register("random")(_quiet(lambda optuna, seed: optuna.samplers.RandomSampler(seed=seed)))
+# every point of a finite space once, conditional options included
+SAMPLERS.register("grid")(_quiet(lambda optuna, seed: optuna.samplers.BruteForceSampler(seed=seed)))
+# The pruner's resource is the epoch: a trial reports at every periodic evaluation.
+PRUNERS.register("hyperband")(_quiet(lambda optuna, train: optuna.pruners.HyperbandPruner(
+    min_resource=train.eval_every_n_epochs or train.epochs, max_resource=train.epochs, reduction_factor=3)))
+PRUNERS.register("median")(_quiet(lambda optuna, train: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)))
+PRUNERS.register("none")(_quiet(lambda optuna, train: optuna.pruners.NopPruner()))
 
 
 class Range(BaseModel):

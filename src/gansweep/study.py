@@ -22,7 +22,6 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import optuna
@@ -177,25 +176,11 @@ def parent_run(study: optuna.Study, cfg: Config, client) -> str:
 
 
 def make_sampler(search, rank: int):
-    seed = search.seed + rank  # workers with one seed would propose the same params
-    if search.sampler == "tpe":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
-    if search.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.BruteForceSampler(seed=seed)  # every point, conditional options included
+    return space.SAMPLERS.get(search.sampler)(search.seed + rank)  # workers with one seed would propose the same params
 
 
 def make_pruner(search, cfg: RunConfig):
-    if search.pruner == "hyperband":
-        every = cfg.train.eval_every_n_epochs or cfg.train.epochs
-        return optuna.pruners.HyperbandPruner(min_resource=every, max_resource=cfg.train.epochs, reduction_factor=3)
-    if search.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
-    return optuna.pruners.NopPruner()
+    return space.PRUNERS.get(search.pruner)(cfg.train)
 
 
 class Objective:
