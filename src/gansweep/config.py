@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gansweep.augment import AUGMENTS
 from gansweep.data.sources import DATASETS
 from gansweep.losses import LOSSES, OPTIMIZERS, build_loss
-from gansweep.metrics.inception import CONVENTIONS
+from gansweep.metrics.inception import CONVENTIONS, RUNTIMES
 from gansweep.nn.activations import ACTIVATIONS
 from gansweep.nn.networks import ARCHITECTURES, OUTPUTS, check_architecture
 from gansweep.nn.norms import NORMS
@@ -226,7 +226,7 @@ class ComputeConfig(Section):
     compile: bool  # torch.compile both networks
     channels_last: Literal["auto", True, False]  # NHWC convolutions; auto: on a GPU
     data_on_device: bool  # the prepared images live on the accelerator (when they fit): no DataLoader copies
-    inception: Literal["auto", "torch", "openvino"]  # auto: OpenVINO on the CPU, TorchScript on a GPU
+    inception: str  # a name of gansweep.metrics.inception.RUNTIMES; auto: OpenVINO on the CPU, TorchScript on a GPU
     selection_scorer: Literal["fast", "exact"]  # fast: bf16 Inception where the hardware has it, for ranking only
 
     @model_validator(mode="after")
@@ -234,6 +234,13 @@ class ComputeConfig(Section):
         if self.devices > 1 and self.accelerator == "cpu":
             raise ValueError("devices: more than one device needs GPUs (accelerator auto or gpu); on the CPU use 1")
         return self
+
+    @field_validator("inception", mode="before")
+    @classmethod
+    def _inception(cls, value):
+        if value not in RUNTIMES:
+            raise ValueError(f"unknown {value!r} Inception runtime; choose one of: {', '.join(RUNTIMES)}")
+        return value
 
 
 class TrackingConfig(Section):
