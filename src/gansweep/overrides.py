@@ -6,7 +6,7 @@ from typing import Any
 
 from gansweep.registry import ConfigError
 
-DOTTED_KEYS = ("search.space.",)  # mappings whose own keys are dotted params keys
+SPACE = "search.space."  # its own keys are dotted params keys
 
 
 def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
@@ -19,9 +19,8 @@ def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
         if isinstance(value, dict) and "." not in key and isinstance(merged.get(key), dict):
             merged[key].update(copy.deepcopy(value))
             continue
-        if key.startswith(DOTTED_KEYS):  # search.space.train.lr_g: the space's key is train.lr_g
-            section = next(prefix for prefix in DOTTED_KEYS if key.startswith(prefix))
-            parents, leaf = section.rstrip(".").split("."), key[len(section):]
+        if key.startswith(SPACE):  # search.space.train.lr_g: the space's key is train.lr_g
+            parents, leaf = ["search", "space"], key.removeprefix(SPACE)
         else:
             *parents, leaf = key.split(".")
         node = merged
