@@ -49,7 +49,8 @@ def make_project(tmp_path_factory, **sections):
     project = tmp_path_factory.mktemp("project")
     files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
     for name in files:
-        if (ROOT / name).is_file() and not name.startswith(("tests/", "docs/", "benchmarks/")):
+        # dvc.lock is the checkout's own `dvc repro` (the README's first command): a machine result, not code
+        if (ROOT / name).is_file() and not name.startswith(("tests/", "docs/", "benchmarks/")) and name != "dvc.lock":
             (project / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / name, project / name)
     set_params(project, **TINY)
