@@ -30,3 +30,23 @@ def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
                 raise ConfigError(f"override {key}: {part} is not a section")
         node[leaf] = copy.deepcopy(value)
     return merged
+
+
+def lookup(tree: dict, key: str):
+    """A dotted key's value in a params mapping, None where it is absent."""
+    for part in key.split("."):
+        tree = tree.get(part) if isinstance(tree, dict) else None
+    return tree
+
+
+def changed_keys(old: dict, new: dict, whole: tuple[str, ...] = (), prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two params mappings; a key in `whole` is
+    compared as one value."""
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict) and key not in whole:
+            keys += changed_keys(a, b, whole, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(f"{prefix}{key}")
+    return keys

@@ -25,8 +25,9 @@ import yaml
 from optuna.trial import TrialState
 
 from gansweep import budget, stats, tracking
+from gansweep.overrides import changed_keys, lookup
 from gansweep.registry import ConfigError
-from gansweep.storage import masked, open_storage, study_dir
+from gansweep.storage import masked, open_storage, retried, study_dir
 
 SEED = "train.seed"
 TOP = 5  # configurations compared pairwise
@@ -110,14 +111,6 @@ def _value(value) -> str:
     return str(value)
 
 
-def _param(params: dict, key: str):
-    """A dotted key's value in a params mapping (a study's starting point)."""
-    node = params
-    for part in key.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
 def read_trials(study: optuna.Study, client, factors: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """One row per trial that counts (a trial lost with its worker and run again is left out),
     and the periodic evaluation curves of the complete ones. `factors`: the keys that make a
@@ -127,15 +120,14 @@ def read_trials(study: optuna.Study, client, factors: list[str] | None = None) -
     factors = [key for key in identity["space"] if key != SEED] if factors is None else factors
     runs = _runs(client, attrs["mlflow_experiment_id"], attrs["mlflow_parent_run_id"])
     trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
-    rows, curves = [], []
+    rows, curves, again = [], [], retried(trials)
     for trial in trials:
-        if trial.number in retried or trial.state == TrialState.WAITING:
+        if trial.number in again or trial.state == TrialState.WAITING:
             continue
         run = runs.get(trial.number)
         tags = run.data.tags if run else {}
         values = {key: trial.params[key] if key in trial.params else
-                  (None if key in identity["space"] else _param(identity["params"], key)) for key in factors}
+                  (None if key in identity["space"] else lookup(identity["params"], key)) for key in factors}
         rows.append({
             "study": study.study_name,
             "trial": trial.number,
@@ -180,9 +172,9 @@ def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.
             else:
                 space.setdefault(key, spec)
     # A key the studies fixed at different values (one study per architecture, say) is a factor of the comparison.
-    differ = sorted({key for identity in identities[1:] for key in _changed(first["params"], identity["params"]) if key not in space})
+    differ = sorted({key for identity in identities[1:] for key in changed_keys(first["params"], identity["params"]) if key not in space})
     for key in differ:
-        space[key] = list(dict.fromkeys(_param(identity["params"], key) for identity in identities))
+        space[key] = list(dict.fromkeys(lookup(identity["params"], key) for identity in identities))
     factors = [key for key in space if key != SEED]
     frames, curve_frames = zip(*[read_trials(study, client, factors)[:2] for study in studies])
     notes = [f"The studies start from different values of {', '.join(differ)}: compared as factors."] if differ else []
@@ -191,17 +183,6 @@ def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.
     if any(identity.get("budget_factor") != first.get("budget_factor") for identity in identities):
         joined.pop("budget_factor", None)
     return pd.concat(frames, ignore_index=True), pd.concat(curve_frames, ignore_index=True), joined, notes
-
-
-def _changed(a: dict, b: dict, prefix: str = "") -> list[str]:
-    keys = []
-    for key in sorted(set(a) | set(b)):
-        x, y = a.get(key), b.get(key)
-        if isinstance(x, dict) and isinstance(y, dict):
-            keys += _changed(x, y, f"{prefix}{key}.")
-        elif x != y:
-            keys.append(f"{prefix}{key}")
-    return keys
 
 
 # ----------------------------------------------------------------------------------------------

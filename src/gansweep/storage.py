@@ -22,6 +22,11 @@ def study_dir(search) -> Path:
     return tracking.workspace_root() / STUDIES / search.study
 
 
+def retried(trials) -> set[int]:
+    """The numbers of the trials that were queued again (lost with their worker, or interrupted)."""
+    return {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
+
+
 def _user_info(url: str) -> tuple[str, str, str]:
     """(scheme://, user info, the rest) split at the last '@', where a password can hold anything."""
     scheme, sep, rest = url.partition("://")

@@ -30,8 +30,9 @@ from pydantic import ValidationError
 
 import gansweep
 from gansweep import paths, space, tracking
-from gansweep.storage import masked, open_storage, study_dir
-from gansweep.config import Config, ConfigError, RunConfig, explain, with_overrides
+from gansweep.storage import masked, open_storage, retried, study_dir
+from gansweep.config import Config, ConfigError, RunConfig, explain
+from gansweep.overrides import changed_keys, with_overrides
 from gansweep.metrics.fid import statistics_of
 from gansweep.protocol import REPORT, SELECTION, check_reference, protocol
 
@@ -69,16 +70,15 @@ def requeue(study: optuna.Study, trial) -> None:
     Also Optuna's stale-trial callback for PostgreSQL (the trial is already FAIL there)."""
     _end_mlflow_run(study, trial.number, "KILLED", "its worker died")
     retries = trial.user_attrs.get("retries", 0)
-    if retries >= MAX_RETRIES:
-        return
-    study.add_trial(
-        optuna.trial.create_trial(
-            state=TrialState.WAITING,
-            params=trial.params,
-            distributions=trial.distributions,
-            user_attrs={"retry_of": trial.number, "retries": retries + 1},
-        )
-    )
+    if retries < MAX_RETRIES:
+        queue_again(study, trial, retries + 1)
+
+
+def queue_again(study: optuna.Study, trial, retries: int) -> None:
+    """The trial's params as a new waiting trial (`retry_of` it). Not Optuna's RetryFailedTrialCallback:
+    it copies the lost trial's user attrs into the retry, whose dead `worker` would get it reaped again."""
+    study.add_trial(optuna.trial.create_trial(state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
+                                              user_attrs={"retry_of": trial.number, "retries": retries}))
 
 
 def reap(study: optuna.Study) -> None:
@@ -117,8 +117,8 @@ def counted(study: optuna.Study) -> int:
     """Trials that count towards n_trials: finished on their own (a trial lost with its worker
     and queued again does not), or running."""
     trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
-    return sum(t.state == TrialState.RUNNING or (t.state in FINISHED_ON_THEIR_OWN and t.number not in retried) for t in trials)
+    again = retried(trials)
+    return sum(t.state == TrialState.RUNNING or (t.state in FINISHED_ON_THEIR_OWN and t.number not in again) for t in trials)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -217,9 +217,7 @@ class Objective:
             raise
         except (KeyboardInterrupt, SystemExit):
             trial.set_user_attr("fail_reason", "interrupted")
-            requeue_later = optuna.trial.create_trial(state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
-                                                      user_attrs={"retry_of": trial.number, "retries": 0})
-            trial.study.add_trial(requeue_later)
+            queue_again(trial.study, trial, 0)
             raise KeyboardInterrupt from None  # Optuna marks the trial FAIL, then the worker stops
         except Exception as err:
             trial.set_user_attr("fail_reason", (str(err).splitlines() or [type(err).__name__])[0][:500])
@@ -353,7 +351,7 @@ def prepare(cfg: Config):
     if stored is None:
         study.set_user_attr("identity", identity)
     elif stored != identity:
-        changed = ", ".join(_changes(stored, identity))
+        changed = ", ".join(changed_keys(stored, identity, whole=("space",)))
         raise ConfigError(f"study '{search.study}' in {masked(search.storage)} was made with other values of {changed}: "
                           "resume it with those, or give the new study another name (search.study or --study-name)")
     parent_run(study, cfg, client)
@@ -361,17 +359,6 @@ def prepare(cfg: Config):
     if search.budget_factor:
         enqueue_levels(study, search)
     return study
-
-
-def _changes(old: dict, new: dict, prefix: str = "") -> list[str]:
-    keys = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict) and key != "space":
-            keys += _changes(a, b, f"{prefix}{key}.")
-        elif a != b:
-            keys.append(f"{prefix}{key}")
-    return keys
 
 
 def run(cfg: Config, argv: list[str]) -> optuna.Study:
