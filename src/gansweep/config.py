@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gansweep.augment import AUGMENTS
 from gansweep.data.sources import DATASETS
 from gansweep.losses import LOSSES, OPTIMIZERS, build_loss
 from gansweep.metrics.inception import CONVENTIONS, RUNTIMES
-from gansweep.nn.activations import ACTIVATIONS
-from gansweep.nn.networks import ARCHITECTURES, OUTPUTS, check_architecture
+from gansweep.nn.activations import ACTIVATIONS, OUTPUTS
+from gansweep.nn.networks import ARCHITECTURES, check_architecture
 from gansweep.nn.norms import NORMS
 from gansweep import space
 from gansweep.overrides import with_overrides  # noqa: F401  (also the config's public API)
@@ -30,18 +30,19 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+def one_of(registry: Registry):
+    """A name of `registry`'s: an unknown one is refused with the registry's own list of names."""
+    return Annotated[str, BeforeValidator(lambda value: _check(registry, value))]
+
+
 class DataConfig(Section):
-    dataset: str
+    dataset: one_of(DATASETS)
     seed: int = Field(ge=0)
     # Only the folder dataset reads these three; dvc.yaml makes data.path a dependency of `prepare`.
     path: str = Field(min_length=1)
     image_size: Optional[int] = Field(ge=8)  # the side of the square images
     channels: Optional[Literal[1, 3]]  # 1: grayscale, 3: RGB
 
-    @field_validator("dataset", mode="before")
-    @classmethod
-    def _dataset(cls, value):
-        return _check(DATASETS, value)
 
     @model_validator(mode="after")
     def _folder_keys(self):
@@ -60,52 +61,28 @@ class DataConfig(Section):
 
 
 class ModelConfig(Section):
-    architecture: str
+    architecture: one_of(ARCHITECTURES)
     latent_dim: int = Field(gt=0)
     g_width: int = Field(gt=0)
     d_width: int = Field(gt=0)
-    g_activation: str
-    d_activation: str
+    g_activation: one_of(ACTIVATIONS)
+    d_activation: one_of(ACTIVATIONS)
     leaky_relu_slope: float = Field(ge=0)
     elu_alpha: float = Field(gt=0)
-    g_output: str
-    g_norm: str
-    d_norm: Optional[str]  # None: the loss's recipe
+    g_output: one_of(OUTPUTS)
+    g_norm: one_of(NORMS)
+    d_norm: Optional[one_of(NORMS)]  # None: the loss's recipe
     batch_norm_momentum: float = Field(gt=0, lt=1)
     g_dropout: float = Field(ge=0, lt=1)
     d_dropout: float = Field(ge=0, lt=1)
 
-    @field_validator("architecture", mode="before")
-    @classmethod
-    def _architecture(cls, value):
-        return _check(ARCHITECTURES, value)
 
-    @field_validator("g_activation", "d_activation", mode="before")
-    @classmethod
-    def _activation(cls, value):
-        return _check(ACTIVATIONS, value)
-
-    @field_validator("g_norm", "d_norm", mode="before")
-    @classmethod
-    def _norm(cls, value):
-        return value if value is None else _check(NORMS, value)
-
-    @field_validator("g_output", mode="before")
-    @classmethod
-    def _output(cls, value):
-        if not isinstance(value, str) or value not in OUTPUTS:
-            raise ValueError(f"unknown {value!r} output; choose one of: {', '.join(sorted(OUTPUTS))}")
-        return value
 
 
 class LossConfig(Section):
-    name: str
+    name: one_of(LOSSES)
     options: dict[str, Any]
 
-    @field_validator("name", mode="before")
-    @classmethod
-    def _loss(cls, value):
-        return _check(LOSSES, value)
 
     @model_validator(mode="after")
     def _build(self):
@@ -124,7 +101,7 @@ class TrainConfig(Section):
     lr_d: Optional[float] = Field(gt=0)
     beta1: Optional[float] = Field(ge=0, lt=1)
     beta2: Optional[float] = Field(ge=0, lt=1)
-    optimizer: Optional[str]  # a name of gansweep.losses.OPTIMIZERS
+    optimizer: Optional[one_of(OPTIMIZERS)]
     sample_grid_size: int = Field(gt=0)
     # Periodic KID/FID of a few generated images picks the best generator (GANs often collapse late),
     # against real images and latents that the reported scores never use (see gansweep.selection).
@@ -135,11 +112,6 @@ class TrainConfig(Section):
     # average's half-life at ema_rampup x the steps so far (null = no warm-up).
     ema: Optional[float] = Field(gt=0, lt=1)
     ema_rampup: Optional[float] = Field(gt=0)
-
-    @field_validator("optimizer", mode="before")
-    @classmethod
-    def _optimizer(cls, value):
-        return value if value is None else _check(OPTIMIZERS, value)
 
 
 class RegularizationConfig(Section):
@@ -177,7 +149,7 @@ PROTOCOLS = {
 
 class MetricsConfig(Section):
     protocol: Optional[str]  # None: the values below
-    convention: str
+    convention: one_of(CONVENTIONS)
     reference_split: Literal["train", "test"]
     reference_images: int = Field(gt=1)
     generated_images: int = Field(gt=1)
@@ -196,10 +168,6 @@ class MetricsConfig(Section):
             data = {**data, **PROTOCOLS[data["protocol"]]}
         return data
 
-    @field_validator("convention", mode="before")
-    @classmethod
-    def _convention(cls, value):
-        return _check(CONVENTIONS, value)
 
     @model_validator(mode="after")
     def _samples_are_large_enough(self):
@@ -226,7 +194,7 @@ class ComputeConfig(Section):
     compile: bool  # torch.compile both networks
     channels_last: Literal["auto", True, False]  # NHWC convolutions; auto: on a GPU
     data_on_device: bool  # the prepared images live on the accelerator (when they fit): no DataLoader copies
-    inception: str  # a name of gansweep.metrics.inception.RUNTIMES; auto: OpenVINO on the CPU, TorchScript on a GPU
+    inception: one_of(RUNTIMES)  # auto: OpenVINO on the CPU, TorchScript on a GPU
     selection_scorer: Literal["fast", "exact"]  # fast: bf16 Inception where the hardware has it, for ranking only
 
     @model_validator(mode="after")
@@ -234,13 +202,6 @@ class ComputeConfig(Section):
         if self.devices > 1 and self.accelerator == "cpu":
             raise ValueError("devices: more than one device needs GPUs (accelerator auto or gpu); on the CPU use 1")
         return self
-
-    @field_validator("inception", mode="before")
-    @classmethod
-    def _inception(cls, value):
-        if value not in RUNTIMES:
-            raise ValueError(f"unknown {value!r} Inception runtime; choose one of: {', '.join(RUNTIMES)}")
-        return value
 
 
 class TrackingConfig(Section):
@@ -321,8 +282,8 @@ class SearchConfig(Section):
     study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # also a folder name under studies/
     n_trials: int = Field(gt=0)
     timeout: Optional[float] = Field(gt=0)  # seconds; null: no limit
-    sampler: str  # a name of gansweep.space.SAMPLERS
-    pruner: str  # a name of gansweep.space.PRUNERS
+    sampler: one_of(space.SAMPLERS)
+    pruner: one_of(space.PRUNERS)
     objective: Literal["fid", "kid"]
     workers: Union[Literal["auto"], int]
     workers_per_gpu: Union[Literal["auto"], int]  # one GAN trial uses a few percent of a GPU: several share one
@@ -333,15 +294,7 @@ class SearchConfig(Section):
     budget_factor: Optional[str]
     space: dict[str, Any]
 
-    @field_validator("sampler", mode="before")
-    @classmethod
-    def _sampler(cls, value):
-        return _check(space.SAMPLERS, value)
 
-    @field_validator("pruner", mode="before")
-    @classmethod
-    def _pruner(cls, value):
-        return _check(space.PRUNERS, value)
 
     @model_validator(mode="after")
     def _budget_study(self):

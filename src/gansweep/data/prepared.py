@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
+from gansweep.nn.activations import OUTPUTS
 from gansweep.paths import reading
 from gansweep.seeding import stream_seed
 
@@ -28,20 +29,16 @@ def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
         return data["images"], data["labels"]
 
 
-# The value range of each generator output activation: real data is scaled to match it.
-RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
-
-
 def to_model_range(images_uint8: torch.Tensor, output: str = "tanh") -> torch.Tensor:
     """uint8 0..255 -> floats in the range of the generator's output activation."""
-    low, high = RANGES[output]
-    return images_uint8.float().mul((high - low) / 255.0).add(low)
+    out = OUTPUTS.get(output)
+    return images_uint8.float().mul((out.high - out.low) / 255.0).add(out.low)
 
 
 def to_uint8(images: torch.Tensor, output: str = "tanh") -> torch.Tensor:
     """Generator-range floats -> uint8 as a saved image would be (round to nearest, clamp)."""
-    low, high = RANGES[output]
-    return images.sub(low).mul(255.0 / (high - low)).add(0.5).clamp(0, 255).to(torch.uint8)
+    out = OUTPUTS.get(output)
+    return images.sub(out.low).mul(255.0 / (out.high - out.low)).add(0.5).clamp(0, 255).to(torch.uint8)
 
 
 class EpochShuffle(Sampler):

@@ -49,7 +49,11 @@ def _load(device: str) -> torch.jit.ScriptModule:
 load_inception = functools.cache(_load)
 
 
-RUNTIMES = ("auto", "torch", "openvino")
+# compute.inception: what runs the network
+RUNTIMES: Registry = Registry("Inception runtime")
+RUNTIMES.register("auto")("OpenVINO on the CPU where it is installed, else TorchScript")
+RUNTIMES.register("torch")("the TorchScript file, on any device")
+RUNTIMES.register("openvino")("OpenVINO (CPU only), converted from the TorchScript file once per machine")
 
 
 def openvino_model() -> Path:
@@ -87,7 +91,7 @@ def resolve_runtime(runtime: str, device: str) -> str:
     """auto -> OpenVINO on the CPU (about 2x TorchScript on an AVX2 CPU, the same float32 features
     to 1e-6), TorchScript on a GPU."""
     if runtime not in RUNTIMES:
-        raise ValueError(f"unknown Inception runtime {runtime!r}; choose one of: {', '.join(RUNTIMES)}")
+        raise ValueError(RUNTIMES.unknown_message(runtime, "compute.inception"))
     on_cpu = torch.device(device).type == "cpu"
     if runtime == "auto":
         return "openvino" if on_cpu and has_openvino() else "torch"

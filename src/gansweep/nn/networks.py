@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from gansweep.nn.activations import OUTPUTS
 from gansweep.nn.dcgan import DCGAN
 from gansweep.nn.infogan import InfoGAN
 from gansweep.nn.parts import Parts
 from gansweep.nn.resnet import ResNet
 from gansweep.registry import Registry
-
-OUTPUTS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid}  # the generator's output; data scaled to match
 
 ARCHITECTURES: Registry = Registry("architecture")
 ARCHITECTURES.register("dcgan")(DCGAN)
@@ -40,7 +39,7 @@ class Generator(nn.Module):
         self.latent_dim = cfg.latent_dim
         self.output = cfg.g_output
         self.decoder = arch.decoder(Parts(cfg, "g"), cfg.latent_dim, image_shape, cfg.g_width)
-        self.squash = OUTPUTS[cfg.g_output]()
+        self.squash = OUTPUTS.get(cfg.g_output).module()
         arch.init_weights(self, cfg.g_activation)
 
     def forward(self, z):
