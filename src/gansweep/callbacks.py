@@ -24,7 +24,11 @@ class PeriodicEvaluation(pl.Callback):
     sample (gansweep.protocol: latents and real images that the reported scores never use) of the
     output generator (the average with train.ema); keeps the one with the lowest KID so far, in
     memory and in checkpoints. KID, being unbiased, ranks small samples more reliably than FID.
-    `on_score(epoch, metrics)` sees every score (a study's pruner listens there)."""
+    `on_score(epoch, metrics)` sees every score (a study's pruner listens there).
+
+    Not Lightning's validation loop with ModelCheckpoint(monitor="eval_kid"): the loop skips the last
+    epoch unless the cadence divides the epochs, and ModelCheckpoint writes whole checkpoints (both
+    networks and optimizers) where only the output generator's weights are needed."""
 
     def __init__(self, selection: dict, cfg, on_score=None):
         self.selection, self.cfg, self.on_score = selection, cfg, on_score
@@ -38,7 +42,8 @@ class PeriodicEvaluation(pl.Callback):
         if (epoch + 1) % self.every and epoch + 1 != trainer.max_epochs:
             return
         metrics = selection_score(module.output_generator, self.selection, self.cfg)
-        trainer.logger.log_metrics({"eval_kid": metrics["kid"], "eval_fid": metrics["fid"]}, step=epoch)
+        # Through Lightning's own logging: on the loss curves' step axis (its `epoch` metric there names the epoch).
+        module.log_dict({"eval_kid": metrics["kid"], "eval_fid": metrics["fid"]}, on_step=False, on_epoch=True)
         if metrics["kid"] < self.best_kid:
             self.best_kid, self.best_epoch = metrics["kid"], epoch
             self.best_state = {k: v.detach().cpu().clone() for k, v in module.output_generator.state_dict().items()}

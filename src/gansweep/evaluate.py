@@ -107,11 +107,13 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
     samples_path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(samples_path)
 
+    # At the training's last step: on the axis of its loss curves (Lightning's `epoch` metric is logged at each of its steps).
+    step = max((m.step for m in client.get_metric_history(run["run_id"], "epoch")), default=0)
     run_id = tracking.run_for_metrics(client, run["run_id"], cfg)
     with tracking.run_life(client, run_id, reopen=True):
         for key, value in best_metrics.items():
-            client.log_metric(run_id, key, value, step=run["last_epoch"])
-            client.log_metric(run_id, f"{key}_last", last_metrics[key], step=run["last_epoch"])
+            client.log_metric(run_id, key, value, step=step)
+            client.log_metric(run_id, f"{key}_last", last_metrics[key], step=step)
         for key, value in protocol(cfg).items():
             client.set_tag(run_id, f"protocol.{key}", value)
         client.log_artifact(run_id, str(metrics_path))

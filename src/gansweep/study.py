@@ -228,10 +228,16 @@ class Objective:
         return metrics[self.search.objective]
 
     def _pruning(self, trial):
+        # Not optuna-integration's PyTorchLightningPruningCallback: it listens to Lightning's validation
+        # loop, which the periodic evaluation is not (see gansweep.callbacks).
+        objective = self.search.objective
+
         def on_score(epoch: int, metrics: dict) -> None:
-            trial.report(metrics["kid"], epoch + 1)  # steps: epochs trained
+            # The selection score on the objective's own scale: a pruned trial's last value sits beside
+            # complete trials' values in Optuna's plots and dashboard.
+            trial.report(metrics[objective], epoch + 1)  # steps: epochs trained
             if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection KID {metrics['kid']:.4f})")
+                raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection {objective.upper()} {metrics[objective]:.4g})")
 
         return on_score
 
