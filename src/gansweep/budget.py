@@ -12,6 +12,7 @@ bootstrap interval of their difference excludes 0.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from math import comb
 
@@ -71,13 +72,9 @@ class Verdict:
 
 
 def _runs(ks: list[int]) -> list[tuple[int, int]]:
-    runs: list[list[int]] = []
-    for k in ks:
-        if runs and k == runs[-1][1] + 1:
-            runs[-1][1] = k
-        else:
-            runs.append([k, k])
-    return [(a, b) for a, b in runs]
+    """Consecutive budgets as (first, last): [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs = [[k for _, k in group] for _, group in itertools.groupby(enumerate(ks), lambda pair: pair[1] - pair[0])]
+    return [(run[0], run[-1]) for run in runs]
 
 
 def _budgets(ks: list[int], last: int) -> str:

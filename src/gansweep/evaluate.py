@@ -43,22 +43,19 @@ def generated_features(generator, n: int, seed: int, convention: str, desc: str,
         generator.train(was_training)
 
 
+def _fid_kid(features: np.ndarray, real: dict, m: MetricsConfig, subset_size: int) -> dict:
+    mu, sigma = statistics(features)
+    kid, kid_std = kernel_inception_distance(real["features"], features, subsets=m.kid_subsets, subset_size=subset_size, seed=m.seed)
+    return {"fid": frechet_distance(real["mu"], real["sigma"], mu, sigma), "kid": kid, "kid_std": kid_std}
+
+
 def score(generator, reference: dict, cfg: MetricsConfig, runtime: str = "auto") -> tuple[dict, np.ndarray]:
     """The reported metrics of cfg.generated_images images against `reference` (the report's
     saved statistics with their features), and the generated features. Always float32."""
-    n = cfg.generated_images
-    features = generated_features(generator, n, latent_seed(cfg.seed, REPORT), cfg.convention, "Inception features (generated)", runtime)
-    real = reference["features"]
-    mu, sigma = statistics(features)
-    kid, kid_std = kernel_inception_distance(real, features, subsets=cfg.kid_subsets, subset_size=cfg.kid_subset_size, seed=cfg.seed)
-    precision, recall = precision_recall(real, features, k=cfg.precision_recall_k)
-    metrics = {
-        "fid": frechet_distance(reference["mu"], reference["sigma"], mu, sigma),
-        "kid": kid,
-        "kid_std": kid_std,
-        "precision": precision,
-        "recall": recall,
-    }
+    features = generated_features(generator, cfg.generated_images, latent_seed(cfg.seed, REPORT), cfg.convention,
+                                  "Inception features (generated)", runtime)
+    metrics = _fid_kid(features, reference, cfg, cfg.kid_subset_size)
+    metrics["precision"], metrics["recall"] = precision_recall(reference["features"], features, k=cfg.precision_recall_k)
     if cfg.inception_score:
         metrics["inception_score"], metrics["inception_score_std"] = inception_score(features, logits_weight())
     return metrics, features
@@ -71,10 +68,8 @@ def selection_score(generator, selection: dict, cfg: Config) -> dict:
     m, n = cfg.metrics, cfg.train.eval_images
     features = generated_features(generator, n, latent_seed(m.seed, SELECTION), m.convention, "Inception features (selection)",
                                   cfg.compute.inception, cfg.compute.selection_scorer == "fast")
-    real = selection["features"]
-    mu, sigma = statistics(features)
-    kid, _ = kernel_inception_distance(real, features, subsets=m.kid_subsets, subset_size=min(m.kid_subset_size, n, len(real)), seed=m.seed)
-    return {"kid": kid, "fid": frechet_distance(selection["mu"], selection["sigma"], mu, sigma)}
+    metrics = _fid_kid(features, selection, m, min(m.kid_subset_size, n, len(selection["features"])))
+    return {"kid": metrics["kid"], "fid": metrics["fid"]}
 
 
 @functools.lru_cache(maxsize=1)

@@ -41,13 +41,8 @@ def holm(pvalues) -> np.ndarray:
     """Holm's step-down adjusted p-values: the smallest p times m, the next times m - 1, ...,
     made monotone and capped at 1. Controls the family-wise error rate."""
     p = np.asarray(pvalues, dtype=float)
-    order = np.argsort(p, kind="stable")
-    m = len(p)
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[index]))
-        adjusted[index] = running
+    order, adjusted = np.argsort(p, kind="stable"), np.empty(len(p))
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]))
     return adjusted
 
 

@@ -1,12 +1,9 @@
 """Optuna studies over params.yaml's `search.space` (`gansweep study`, `pipeline/study.py`).
 
-One launcher process prepares the study (storage, the parent MLflow run) and starts the workers:
-one process per visible GPU (each pinned to its device with CUDA_VISIBLE_DEVICES) or as many as
-asked. Each worker runs trials until the study holds `search.n_trials` trials that finished on
-their own (complete, pruned, or failed for a reason of their own). A trial is the `train` and
-`evaluate` stages' own code (gansweep.train.train, gansweep.evaluate.evaluate_training) run in
-studies/<study>/trials/<number>/; it reports the selection KID to the pruner as it trains and
-returns the reported FID (or KID) of its selected generator.
+One launcher process prepares the study (storage, the parent MLflow run) and starts the workers
+(`search.workers_per_gpu` pinned to each visible GPU, or as many as asked), which run trials until
+the study holds `search.n_trials` that finished on their own. A trial is the `train` and `evaluate`
+stages' own code run in studies/<study>/trials/<number>/; it returns the reported FID (or KID).
 
 A worker that dies leaves its trial RUNNING. On PostgreSQL, Optuna's heartbeat finds it; on the
 local journal file (Optuna has no heartbeat there) every worker checks, before each trial, the
@@ -125,25 +122,26 @@ def counted(study: optuna.Study) -> int:
 # MLflow
 
 
-def _trial_runs(client, experiment_id: str, study_name: str, number: int):
-    return client.search_runs([experiment_id], f"tags.`gansweep.trial` = '{study_name}/{number}'")
+def _trial_runs(study: optuna.Study, number: int):
+    """(client, the trial's MLflow runs); no runs before the study has its parent run."""
+    attrs = study.user_attrs
+    if "mlflow_experiment_id" not in attrs:
+        return None, []
+    client = tracking.client(attrs["mlflow_tracking_uri"])
+    return client, client.search_runs([attrs["mlflow_experiment_id"]], f"tags.`gansweep.trial` = '{study.study_name}/{number}'")
 
 
 def _end_mlflow_run(study: optuna.Study, number: int, status: str, reason: str) -> None:
-    attrs = study.user_attrs
-    if "mlflow_experiment_id" not in attrs:
-        return
-    client = tracking.client(attrs["mlflow_tracking_uri"])
-    for run in _trial_runs(client, attrs["mlflow_experiment_id"], study.study_name, number):
+    client, runs = _trial_runs(study, number)
+    for run in runs:
         if run.info.status == "RUNNING":
             tracking.ended(client, run.info.run_id, status, reason)
 
 
 def _record_state(study: optuna.Study, trial) -> None:
     """After each trial: its final state (and value) on its MLflow run."""
-    attrs = study.user_attrs
-    client = tracking.client(attrs["mlflow_tracking_uri"])
-    for run in _trial_runs(client, attrs["mlflow_experiment_id"], study.study_name, trial.number):
+    client, runs = _trial_runs(study, trial.number)
+    for run in runs:
         client.set_tag(run.info.run_id, "optuna.trial_state", trial.state.name)
         if trial.value is not None:
             client.set_tag(run.info.run_id, "optuna.value", trial.value)
@@ -173,14 +171,6 @@ def parent_run(study: optuna.Study, cfg: Config, client) -> str:
 
 # ----------------------------------------------------------------------------------------------
 # Trials
-
-
-def make_sampler(search, rank: int):
-    return space.SAMPLERS.get(search.sampler)(search.seed + rank)  # workers with one seed would propose the same params
-
-
-def make_pruner(search, cfg: RunConfig):
-    return space.PRUNERS.get(search.pruner)(cfg.train)
 
 
 class Objective:
@@ -262,8 +252,8 @@ def work(cfg: Config, rank: int) -> None:
     if not torch.cuda.is_available() and not os.environ.get("OMP_NUM_THREADS"):  # an explicit OMP_NUM_THREADS wins
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("GANSWEEP_WORKERS", "1")))))
     storage = open_storage(search, study_dir(search), on_stale=requeue)
-    study = optuna.load_study(study_name=search.study, storage=storage, sampler=make_sampler(search, rank),
-                              pruner=make_pruner(search, cfg.run_config()))
+    sampler = space.SAMPLERS.get(search.sampler)(search.seed + rank)  # workers with one seed would propose the same params
+    study = optuna.load_study(study_name=search.study, storage=storage, sampler=sampler, pruner=space.PRUNERS.get(search.pruner)(cfg.train))
     objective = Objective(cfg, study.user_attrs["mlflow_parent_run_id"])
     deadline = None if search.timeout is None else time.time() + search.timeout
     while True:

@@ -46,15 +46,10 @@ class RunLogger(MLFlowLogger):
         pass
 
 
-class _DropTips(logging.Filter):
-    def filter(self, record):
-        return "Tip:" not in record.getMessage()
-
-
 def quiet_lightning() -> None:
     """No advertising tips, and no deprecation warning from torch internals that Lightning triggers."""
     for handler in logging.getLogger("lightning.pytorch").handlers:
-        handler.addFilter(_DropTips())
+        handler.addFilter(lambda record: "Tip:" not in record.getMessage())
     warnings.filterwarnings("ignore", message=r".*LeafSpec.* is deprecated", module=r"lightning\.pytorch\.utilities\._pytree")
     # The checkpoint folder also holds run.json (the MLflow run to resume into).
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
