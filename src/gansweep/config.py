@@ -43,7 +43,6 @@ class DataConfig(Section):
     image_size: Optional[int] = Field(ge=8)  # the side of the square images
     channels: Optional[Literal[1, 3]]  # 1: grayscale, 3: RGB
 
-
     @model_validator(mode="after")
     def _folder_keys(self):
         folder = self.dataset == "folder"
@@ -82,7 +81,6 @@ class ModelConfig(Section):
 class LossConfig(Section):
     name: one_of(LOSSES)
     options: dict[str, Any]
-
 
     @model_validator(mode="after")
     def _build(self):
@@ -167,7 +165,6 @@ class MetricsConfig(Section):
                 raise ValueError(f"protocol: unknown {data['protocol']!r}; choose one of: {', '.join(PROTOCOLS)} (or null)")
             data = {**data, **PROTOCOLS[data["protocol"]]}
         return data
-
 
     @model_validator(mode="after")
     def _samples_are_large_enough(self):
@@ -293,8 +290,6 @@ class SearchConfig(Section):
     # Lucic et al. 2018's budget-fair comparison of this factor's levels (gansweep.budget)
     budget_factor: Optional[str]
     space: dict[str, Any]
-
-
 
     @model_validator(mode="after")
     def _budget_study(self):

@@ -210,7 +210,7 @@ class Objective:
             queue_again(trial.study, trial, 0)
             raise KeyboardInterrupt from None  # Optuna marks the trial FAIL, then the worker stops
         except Exception as err:
-            trial.set_user_attr("fail_reason", (str(err).splitlines() or [type(err).__name__])[0][:500])
+            trial.set_user_attr("fail_reason", tracking.how_it_ended(err)[1][:500])
             raise
         for key in ("fid", "kid", "precision", "recall"):
             trial.set_user_attr(key, metrics[key])
