@@ -198,11 +198,11 @@ class GAN(pl.LightningModule):
         return make(self.generator.parameters(), r, r.lr_g, fused), make(self.discriminator.parameters(), r, r.lr_d, fused)
 
     @torch.no_grad()
-    def samples(self, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Output of the output generator for `z` (the fixed grid latents by default), in eval mode."""
+    def samples(self) -> torch.Tensor:
+        """The output generator's images of the fixed grid latents, in eval mode."""
         generator = self.output_generator
         was_training = generator.training
         generator.eval()
-        images = generator(self.sample_z if z is None else z)
+        images = generator(self.sample_z)
         generator.train(was_training)
         return images
