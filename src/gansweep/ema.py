@@ -37,15 +37,12 @@ def half_life(decay: float) -> float:
 
 def averaged_copy(generator: nn.Module) -> nn.Module:
     """A copy of `generator` that no optimizer sees, to hold the average."""
-    ema = copy.deepcopy(generator)
-    ema.requires_grad_(False)
-    return ema
+    return copy.deepcopy(generator).requires_grad_(False)
 
 
 @torch.no_grad()
 def update(ema: nn.Module, generator: nn.Module, beta: float) -> None:
-    ema_params, params = list(ema.parameters()), list(generator.parameters())
     # One fused call for all tensors (a few kernel launches on a GPU, not one per tensor).
-    torch._foreach_lerp_(ema_params, params, 1.0 - beta)
+    torch._foreach_lerp_(list(ema.parameters()), list(generator.parameters()), 1.0 - beta)
     for ema_buffer, buffer in zip(ema.buffers(), generator.buffers()):
         ema_buffer.copy_(buffer)

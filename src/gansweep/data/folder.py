@@ -36,12 +36,15 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def check_count(folder: Path, found: int, needed: int) -> None:
+def check_count(folder: Path, needed: int) -> int:
+    """The number of images under `folder`, or one line on what is wrong with it."""
+    found = len(image_files(folder))
     if found < needed:
         raise ConfigError(
             f"data.path: {folder} holds {found} images, fewer than the {needed} that metrics.reference_images and "
             "train.eval_reference_images take from the train split (add images or lower those two)"
         )
+    return found
 
 
 def decode(path: Path, size: int, channels: int) -> np.ndarray:

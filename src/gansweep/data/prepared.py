@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, Sampler, TensorDataset
 
 from gansweep.nn.activations import OUTPUTS
 from gansweep.paths import reading
@@ -66,46 +66,24 @@ def dataloader(images: np.ndarray, batch_size: int, seed: int) -> DataLoader:
     return DataLoader(dataset, batch_size=batch_size, sampler=EpochShuffle(len(images), seed), drop_last=True)
 
 
-class EpochBatches(EpochShuffle):
+class EpochBatches(BatchSampler):
     """EpochShuffle's order cut into whole batches: the batches dataloader() makes, as index lists."""
 
     def __init__(self, size: int, batch_size: int, seed: int):
-        super().__init__(size, seed)
-        self.batch_size = batch_size
+        super().__init__(EpochShuffle(size, seed), batch_size, drop_last=True)
 
-    def __iter__(self):
-        order = list(super().__iter__())
-        for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
-            yield order[start : start + self.batch_size]
-
-    def __len__(self) -> int:
-        return self.size // self.batch_size
-
-
-class HeldImages(Dataset):
-    """All images in one tensor (on the training device when it fits); a batch is one gather."""
-
-    def __init__(self, images: torch.Tensor):
-        self.images = images
-
-    def __getitem__(self, indices):
-        return (self.images[torch.as_tensor(indices, device=self.images.device)],)
-
-    def __len__(self) -> int:
-        return len(self.images)
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
 
 
 def fits_on(device: torch.device, nbytes: int, share: float = 0.25) -> bool:
     """Whether `nbytes` take at most `share` of the device's free memory (the networks and
     Inception need the rest)."""
-    if device.type != "cuda":
-        return True
-    free, _ = torch.cuda.mem_get_info(device)
-    return nbytes <= share * free
+    return device.type != "cuda" or nbytes <= share * torch.cuda.mem_get_info(device)[0]  # (free, total)
 
 
 def device_batches(images: np.ndarray, batch_size: int, seed: int, device: torch.device) -> DataLoader:
-    """The batches of dataloader(), gathered from the images held on `device` (no per-image
-    collation, no host-to-device copy per batch)."""
-    held = torch.from_numpy(images).to(device)
-    return DataLoader(HeldImages(held), sampler=EpochBatches(len(images), batch_size, seed), batch_size=None)
+    """The batches of dataloader(), gathered from the images held on `device`: a batch is one
+    index into them (no per-image collation, no host-to-device copy per batch)."""
+    held = TensorDataset(torch.from_numpy(images).to(device))
+    return DataLoader(held, sampler=EpochBatches(len(images), batch_size, seed), batch_size=None)

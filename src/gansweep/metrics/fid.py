@@ -22,17 +22,13 @@ def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
-def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
-    eigenvalues, vectors = np.linalg.eigh(matrix)
-    return (vectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ vectors.T
-
-
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
         raise ValueError(f"mismatched statistics: {mu1.shape}, {sigma1.shape} vs {mu2.shape}, {sigma2.shape}")
-    root1 = _psd_sqrt(sigma1)
+    eigenvalues, vectors = np.linalg.eigh(sigma1)
+    root1 = (vectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ vectors.T  # S1^(1/2)
     middle = root1 @ sigma2 @ root1
     eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)
     trace_sqrt = np.sqrt(np.clip(eigenvalues, 0, None)).sum()

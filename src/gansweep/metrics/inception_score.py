@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import torch
+from scipy.special import softmax
 
 from gansweep.data.sources import DownloadError
 
@@ -33,10 +34,7 @@ def load_logits_weight(url: str | None = None) -> np.ndarray:
 
 
 def inception_score(features: np.ndarray, weight: np.ndarray, splits: int = 10) -> tuple[float, float]:
-    logits = np.asarray(features, np.float64) @ weight
-    logits -= logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(np.asarray(features, np.float64) @ weight, axis=1)
     scores = []
     for part in np.array_split(probs, splits):
         marginal = part.mean(axis=0, keepdims=True)

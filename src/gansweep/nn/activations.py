@@ -28,47 +28,11 @@ OUTPUTS.register("tanh")(Output(nn.Tanh, -1.0, 1.0))
 OUTPUTS.register("sigmoid")(Output(nn.Sigmoid, 0.0, 1.0))
 
 
-@ACTIVATIONS.register("sigmoid")
-def sigmoid(channels, cfg):
-    return nn.Sigmoid()
+# The activations without parameters or settings.
+for _name, _module in {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "selu": nn.SELU, "gelu": nn.GELU, "silu": nn.SiLU}.items():
+    ACTIVATIONS.register(_name)(lambda channels, cfg, module=_module: module())
 
-
-@ACTIVATIONS.register("tanh")
-def tanh(channels, cfg):
-    return nn.Tanh()
-
-
-@ACTIVATIONS.register("relu")
-def relu(channels, cfg):
-    return nn.ReLU()
-
-
-@ACTIVATIONS.register("leaky_relu")
-def leaky_relu(channels, cfg):
-    return nn.LeakyReLU(cfg.leaky_relu_slope)
-
-
-@ACTIVATIONS.register("prelu")
-def prelu(channels, cfg):
-    # He et al. 2015: one learned slope per channel, initialised at 0.25.
-    return nn.PReLU(num_parameters=channels, init=0.25)
-
-
-@ACTIVATIONS.register("elu")
-def elu(channels, cfg):
-    return nn.ELU(alpha=cfg.elu_alpha)
-
-
-@ACTIVATIONS.register("selu")
-def selu(channels, cfg):
-    return nn.SELU()
-
-
-@ACTIVATIONS.register("gelu")
-def gelu(channels, cfg):
-    return nn.GELU()
-
-
-@ACTIVATIONS.register("silu")
-def silu(channels, cfg):
-    return nn.SiLU()
+ACTIVATIONS.register("leaky_relu")(lambda channels, cfg: nn.LeakyReLU(cfg.leaky_relu_slope))
+# He et al. 2015: one learned slope per channel, initialised at 0.25.
+ACTIVATIONS.register("prelu")(lambda channels, cfg: nn.PReLU(num_parameters=channels, init=0.25))
+ACTIVATIONS.register("elu")(lambda channels, cfg: nn.ELU(alpha=cfg.elu_alpha))

@@ -19,11 +19,6 @@ def spatial_plan(size: int) -> tuple[int, int]:
     return steps, size // 2**steps
 
 
-def channel_plan(width: int, steps: int) -> list[int]:
-    """Channels from the base (widest) to the image side, e.g. [128, 64] for width 64, 2 steps."""
-    return [width * 2 ** (steps - 1 - i) for i in range(steps)]
-
-
 class DCGAN:
     init_weights = staticmethod(normal_init)
     head_bias = True
@@ -37,7 +32,7 @@ class DCGAN:
         """Vector -> image-sized map: a projection to the base, then stride-2 transposed convolutions."""
         channels, side, _ = image_shape
         steps, base = spatial_plan(side)
-        widths = channel_plan(width, steps)
+        widths = [width * 2**i for i in range(steps)][::-1]  # from the base (widest) to the image side
         layers = parts.after(widths[0])
         for c_in, c_out in zip(widths, widths[1:]):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), *parts.after(c_out)]
@@ -51,7 +46,7 @@ class DCGAN:
         first layer, as in DCGAN: it would erase the input's statistics."""
         channels, side, _ = image_shape
         steps, base = spatial_plan(side)
-        widths = channel_plan(width, steps)[::-1]
+        widths = [width * 2**i for i in range(steps)]
         layers = [nn.Conv2d(channels, widths[0], 4, 2, 1), *parts.after(widths[0], normalize=False)]
         for c_in, c_out in zip(widths, widths[1:]):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), *parts.after(c_out)]

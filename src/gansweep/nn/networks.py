@@ -23,19 +23,20 @@ ARCHITECTURES.register("infogan")(InfoGAN)
 ARCHITECTURES.register("resnet")(ResNet)
 
 
-def check_architecture(cfg, image_shape, networks: str = "gd") -> None:
-    """Raises ConfigError (one line, naming the key) where the architecture cannot take the image
-    shape or one of the choices of the networks ("g", "d" or both)."""
+def check_architecture(cfg, image_shape, networks: str = "gd"):
+    """The architecture of model.architecture. Raises ConfigError (one line, naming the key) where it
+    cannot take the image shape or one of the choices of the networks ("g", "d" or both)."""
     if image_shape[1] != image_shape[2]:
         raise ValueError(f"images must be square, got {image_shape[1]}x{image_shape[2]}")
-    ARCHITECTURES.get(cfg.architecture, "model.architecture").check(image_shape, [Parts(cfg, prefix) for prefix in networks])
+    arch = ARCHITECTURES.get(cfg.architecture, "model.architecture")
+    arch.check(image_shape, [Parts(cfg, prefix) for prefix in networks])
+    return arch
 
 
 class Generator(nn.Module):
     def __init__(self, cfg, image_shape: tuple[int, int, int]):
         super().__init__()
-        check_architecture(cfg, image_shape, "g")
-        arch = ARCHITECTURES.get(cfg.architecture)
+        arch = check_architecture(cfg, image_shape, "g")
         self.latent_dim = cfg.latent_dim
         self.output = cfg.g_output
         self.decoder = arch.decoder(Parts(cfg, "g"), cfg.latent_dim, image_shape, cfg.g_width)
@@ -55,8 +56,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, cfg, image_shape: tuple[int, int, int]):
         super().__init__()
-        check_architecture(cfg, image_shape, "d")
-        arch = ARCHITECTURES.get(cfg.architecture)
+        arch = check_architecture(cfg, image_shape, "d")
         self.features, size = arch.encoder(Parts(cfg, "d"), image_shape, cfg.d_width)
         self.head = nn.Linear(size, 1, bias=arch.head_bias)
         arch.init_weights(self, cfg.d_activation)
@@ -73,8 +73,7 @@ class AutoencoderDiscriminator(nn.Module):
 
     def __init__(self, cfg, image_shape: tuple[int, int, int]):
         super().__init__()
-        check_architecture(cfg, image_shape, "d")
-        arch = ARCHITECTURES.get(cfg.architecture)
+        arch = check_architecture(cfg, image_shape, "d")
         parts = Parts(cfg, "d")
         features, size = arch.encoder(parts, image_shape, cfg.d_width)
         self.encoder = nn.Sequential(features, nn.Linear(size, cfg.latent_dim))

@@ -51,31 +51,29 @@ def lecun_normal_(layer: nn.Module) -> None:
     nn.init.normal_(layer.weight, 0.0, fan_in**-0.5)
 
 
-def weighted_layers(module: nn.Module):
-    return [(name, layer) for name, layer in module.named_modules() if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+def _initialise(module: nn.Module, activation: str, init_weight) -> None:
+    """`init_weight(name, weight)` on every conv and linear layer, LeCun-normal for SELU; zero biases."""
+    for name, layer in module.named_modules():
+        if not isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            continue
+        if activation == "selu":
+            lecun_normal_(layer)
+        else:
+            init_weight(name, layer.weight)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
 
 
 def normal_init(module: nn.Module, activation: str) -> None:
     """DCGAN's N(0, 0.02) (Radford et al. 2016; also InfoGAN's in compare_gan), LeCun-normal for SELU."""
-    for _, layer in weighted_layers(module):
-        if activation == "selu":
-            lecun_normal_(layer)
-        else:
-            nn.init.normal_(layer.weight, 0.0, 0.02)
-        if layer.bias is not None:
-            nn.init.zeros_(layer.bias)
+    _initialise(module, activation, lambda name, weight: nn.init.normal_(weight, 0.0, 0.02))
 
 
 def xavier_init(module: nn.Module, activation: str) -> None:
     """SNGAN's ResNet initialisation (Miyato et al. 2018's code): Xavier-uniform, gain sqrt(2) inside
     residual branches and 1 elsewhere; LeCun-normal for SELU."""
-    for name, layer in weighted_layers(module):
-        if activation == "selu":
-            lecun_normal_(layer)
-        else:
-            nn.init.xavier_uniform_(layer.weight, gain=math.sqrt(2) if ".residual." in f".{name}." else 1.0)
-        if layer.bias is not None:
-            nn.init.zeros_(layer.bias)
+    _initialise(module, activation,
+                lambda name, weight: nn.init.xavier_uniform_(weight, gain=math.sqrt(2) if ".residual." in f".{name}." else 1.0))
 
 
 def halvings(side: int, smallest: int = 4) -> int:

@@ -70,10 +70,6 @@ class ResNet:
     head_bias = False  # SNGAN's last layer has none
 
     @staticmethod
-    def up_steps(side: int) -> int:
-        return 3 if _large(side) else min(3, halvings(side))
-
-    @staticmethod
     def check(image_shape, networks: list[Parts]) -> None:
         side = image_shape[1]
         if _large(side) and side % 16:
@@ -84,7 +80,7 @@ class ResNet:
     @staticmethod
     def decoder(parts: Parts, in_features: int, image_shape, width: int) -> nn.Sequential:
         channels, side, _ = image_shape
-        steps = ResNet.up_steps(side)
+        steps = 3 if _large(side) else min(3, halvings(side))
         base = side // 2**steps
         widths = [8 * width // 2**i for i in range(steps + 1)] if _large(side) else [4 * width] * (steps + 1)
         blocks = [UpBlock(parts, c_in, c_out) for c_in, c_out in zip(widths, widths[1:])]
@@ -96,13 +92,10 @@ class ResNet:
     @staticmethod
     def encoder(parts: Parts, image_shape, width: int) -> tuple[nn.Sequential, int]:
         channels, side, _ = image_shape
-        if _large(side):
-            widths = [width * 2**i for i in range(4)]
-            blocks = [DownBlock(parts, channels, widths[0], down=True, first=True)]
-            blocks += [DownBlock(parts, c_in, c_out, down=True) for c_in, c_out in zip(widths, widths[1:])]
-        else:
-            w = 2 * width
-            blocks = [DownBlock(parts, channels, w, down=True, first=True), DownBlock(parts, w, w, down=True),
-                      DownBlock(parts, w, w, down=False), DownBlock(parts, w, w, down=False)]
-            widths = [w]
-        return nn.Sequential(*blocks, *parts.after(widths[-1]), SumPool()), widths[-1]
+        # (channels, down-sampling) of each block; the first is the optimized block on the image.
+        plan = [(width * 2**i, True) for i in range(4)] if _large(side) else [(2 * width, i < 2) for i in range(4)]
+        blocks, c_in = [], channels
+        for i, (c_out, down) in enumerate(plan):
+            blocks.append(DownBlock(parts, c_in, c_out, down=down, first=i == 0))
+            c_in = c_out
+        return nn.Sequential(*blocks, *parts.after(c_in), SumPool()), c_in
