@@ -181,10 +181,12 @@ def how_it_ended(err: BaseException) -> tuple[str, str]:
 
 @contextmanager
 def run_life(mlflow_client, run_id: str, reopen: bool = False):
-    """A run's life, written once for training, evaluation and trials: RUNNING (again, with `reopen`)
-    while the block writes to it, FINISHED only once the block completes, else how_it_ended()."""
+    """A run's life, written once for training, evaluation and trials: RUNNING (again, with `reopen`,
+    an earlier error cleared) while the block writes to it, FINISHED only once it completes, else how_it_ended()."""
     if reopen:
         mlflow_client.update_run(run_id, status="RUNNING")
+        if "gansweep.error" in mlflow_client.get_run(run_id).data.tags:
+            mlflow_client.delete_tag(run_id, "gansweep.error")
     try:
         yield
     except BaseException as err:
@@ -217,8 +219,7 @@ def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:
 
 def ui_hint(uri: str, experiment: str) -> str:
     """How to look at an experiment's runs, sorted by FID."""
-    if local_store(uri) is not None:
-        return f"mlflow ui --backend-store-uri {uri}  then open {runs_link('http://127.0.0.1:5000', experiment)}"
     if urlsplit(uri).scheme in ("http", "https"):
         return runs_link(uri, experiment)
-    return f"mlflow ui --backend-store-uri <hidden>  then open {runs_link('http://127.0.0.1:5000', experiment)}"
+    shown = uri if local_store(uri) is not None else "<hidden>"
+    return f"mlflow ui --backend-store-uri {shown}  then open {runs_link('http://127.0.0.1:5000', experiment)}"

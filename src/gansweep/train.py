@@ -166,22 +166,19 @@ def _resume_point(checkpoint_dir: Path | None) -> tuple[Path | None, int | None,
     return last, epoch, run_id
 
 
-def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> str:
-    """The interrupted run when there is one (back to RUNNING, its error cleared), else a new one."""
+def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> tuple[str, bool]:
+    """(the interrupted run, True) when the store still has it, else (a new run, False)."""
     from mlflow.exceptions import MlflowException
 
     if run_id is not None:
         try:
-            client.update_run(run_id, status="RUNNING")
-            if "gansweep.error" in client.get_run(run_id).data.tags:
-                client.delete_tag(run_id, "gansweep.error")
-            return run_id
+            return client.get_run(run_id).info.run_id, True
         except MlflowException as err:
-            if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+            if err.error_code != "RESOURCE_DOES_NOT_EXIST":  # else deleted meanwhile: the rest of the training goes to a new run
                 raise
-            # deleted from the store meanwhile: record the rest of the training in a new run
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
-    return client.create_run(experiment, run_name=run_name(cfg), tags={k: str(v) for k, v in tags.items()}).info.run_id  # a REST store takes strings only
+    tags = {k: str(v) for k, v in tags.items()}  # a REST store takes strings only
+    return client.create_run(experiment, run_name=run_name(cfg), tags=tags).info.run_id, False
 
 
 def _log_dataset(client, run_id: str, cfg: Config, images, data_path: Path, digest: str) -> None:
@@ -213,16 +210,8 @@ def _log_model(client, run_id: str, generator_path: Path) -> None:
                                  pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
 
 
-def train(
-    cfg: Config,
-    data_path: Path,
-    out_dir: Path,
-    plots_dir: Path,
-    selection_path: Path | None = None,
-    checkpoints: Path | None = None,
-    tags: dict | None = None,
-    on_score=None,
-) -> dict:
+def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selection_path: Path | None = None,
+          checkpoints: Path | None = None, tags: dict | None = None, on_score=None) -> dict:
     """Trains on the prepared data; writes out_dir/generator.pt (last) and generator_best.pt (best
     by periodic evaluation against the selection statistics at `selection_path`, or the last), and
     returns the MLflow run and epochs. With `checkpoints`, saves a checkpoint every epoch in a
@@ -256,8 +245,8 @@ def train(
     # Under DDP (compute.devices > 1) Lightning starts this program again for every other GPU: those
     # processes train along, and process 0 alone records the run and writes the results.
     helper = rank_zero_only.rank > 0
-    run_id = None if helper else _open_run(client, cfg, run_id, run_tags)
-    with nullcontext() if helper else tracking.run_life(client, run_id):  # FINISHED only once the generators are logged
+    run_id, reopened = (None, False) if helper else _open_run(client, cfg, run_id, run_tags)
+    with nullcontext() if helper else tracking.run_life(client, run_id, reopen=reopened):  # FINISHED once the generators are logged
         if checkpoint_dir is not None and not helper:
             checkpoint_dir.mkdir(parents=True, exist_ok=True)
             (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
