@@ -68,11 +68,10 @@ def report(cfg, also: list[str] = ()) -> tuple[Comparison, Path]:
 
 
 def _links(uri: str, experiment: str) -> tuple[str, str]:
-    """The MLflow UI address of a run ({} its id), and how to open that UI."""
-    if uri.startswith(("http://", "https://")):
-        return f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{{}}", f"open {uri}"
-    hint = f"mlflow ui --backend-store-uri {uri}" if tracking.local_store(uri) else "mlflow ui --backend-store-uri <your store>"
-    return f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{{}}", hint
+    """The MLflow UI address of a run ({} its id), and how to open that UI: tracking.ui_hint, whose last
+    word is the experiment's runs table (tracking.runs_link); a run's page is that table's path and its id."""
+    hint = tracking.ui_hint(uri, experiment)
+    return hint.split()[-1].split("?")[0] + "/{}", hint
 
 
 def report_and_say(cfg, also: list[str] = (), screenshot_png: Path | None = None) -> None:
