@@ -292,7 +292,8 @@ def test_a_value_two_studies_fixed_differently_is_a_factor_of_their_comparison(t
 
 
 def test_grids_by_level_show_each_levels_best_also_for_a_null_level():
-    from gansweep.report import Comparison, grids_by_level
+    from gansweep.report.comparison import Comparison
+    from gansweep.report.page import grids_by_level
 
     table = pd.DataFrame({"configuration": ["ema=0.999", "(ema off)", "ema=0.9"], "train.ema": [0.999, None, 0.9], "seeds": [1, 1, 1],
                           "fid_mean": [40.0, 50.0, 60.0], "protocol": ["p", "p", "p"]})

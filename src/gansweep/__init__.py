@@ -10,6 +10,6 @@ no import circles (tests/test_structure.py holds the same list as LAYERS and che
 3. configuration: config (params.yaml -> typed config), space (search spaces), protocol;
 4. one run: stage (the pipeline scripts' frame), module (the LightningModule), callbacks,
    generators, train, evaluate;
-5. studies: storage, study, study_results, report;
+5. studies: storage, study, study_results, report (a package: read, comparison, plots, page);
 6. the command line: cli.
 """
