@@ -34,7 +34,7 @@ def fid_of(activation, loss, seed):
 
 
 def make_grid(project, *, other_protocol=False, other_code=False, name="grid", activations=tuple(ACTIVATION), protocol_of_all=PROTOCOL,
-              extra=True, fixed_activation=False):
+              extra=True, fixed_activation=False, augment=None):
     """A finished grid study 'grid' (2 activations x 2 losses x 3 seeds) plus one pruned and one
     failed trial (`extra`), as `gansweep study` leaves it."""
     params = read_params(ROOT / "params.yaml")
@@ -49,6 +49,8 @@ def make_grid(project, *, other_protocol=False, other_code=False, name="grid", a
         [activation] = activations
         del space["model.g_activation"]
         run_params = {**run_params, "model": {**run_params["model"], "g_activation": activation}}
+    if augment is not None:  # a list-valued key the study fixed
+        run_params = {**run_params, "regularization": {**run_params["regularization"], "augment": augment}}
     study.set_user_attr("identity", {"objective": "fid", "sampler": "grid", "pruner": "none", "seed": 0, "space": space,
                                      "params": run_params, "protocol": protocol_of_all})
     client = MlflowClient()
@@ -71,7 +73,13 @@ def make_grid(project, *, other_protocol=False, other_code=False, name="grid", a
             tags.update({f"protocol.{k}": v for k, v in protocol.items()})
         run = client.create_run(experiment, run_name=f"trial {number}", tags=tags).info.run_id
         for epoch in range(3):  # the periodic evaluation: falls towards the final value
-            client.log_metric(run, "eval_fid", fid + 40.0 * (2 - epoch), step=epoch)
+            if number % 2:  # as training logs it: at the epoch's last batch (10 per epoch), beside Lightning's `epoch`
+                step = 10 * epoch + 9
+                for key, value in (("epoch", epoch), ("d_loss_epoch", 1.0), ("eval_fid", fid + 40.0 * (2 - epoch))):
+                    client.log_metric(run, key, value, step=step)
+                client.log_metric(run, "epoch", epoch, step=10 * epoch + 4)  # also at the batches between
+            else:  # as runs made before the shared step axis logged it: step = epoch
+                client.log_metric(run, "eval_fid", fid + 40.0 * (2 - epoch), step=epoch)
         image = project / "samples.png"
         Image.fromarray(np.full((8, 8), number * 10, np.uint8)).save(image)
         client.log_artifact(run, str(image))
@@ -304,3 +312,23 @@ def test_grids_by_level_show_each_levels_best_also_for_a_null_level():
                    samples={name: buffer.getvalue() for name, buffer in png.items()})
     page = grids_by_level(c)
     assert page.count("<figure>") == 3 and "None: FID 50" in page and "0.999: FID 40" in page
+
+
+def test_fid_curves_are_read_by_epoch_on_either_step_axis(tmp_path):
+    """eval_fid on the losses' step axis (odd trials) and at step = epoch (even, older runs): the same curves."""
+    from gansweep.report import compare
+
+    study, client = make_grid(tmp_path, extra=False)
+    curves = compare(study, client).curves
+    assert set(curves["trial"]) == set(range(12))
+    for trial, group in curves.groupby("trial"):
+        assert list(group["epoch"]) == [1, 2, 3], trial
+        assert list(group["eval_fid"].diff().dropna()) == pytest.approx([-40.0, -40.0])
+
+
+def test_a_list_two_studies_fixed_differently_is_a_factor_too(tmp_path, monkeypatch, capsys):
+    make_grid(tmp_path, name="plain", extra=False, augment=[])
+    make_grid(tmp_path, name="augmented", extra=False, augment=["translation", "cutout"])
+    run_report(tmp_path, monkeypatch, capsys, "--study-name", "plain", "--study-name", "augmented")
+    table = pd.read_csv(tmp_path / "studies" / "plain+augmented" / "report" / "configurations.csv")
+    assert set(table["regularization.augment"]) == {"none", "translation,cutout"} and len(table) == 8

@@ -220,6 +220,11 @@ def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:
 def ui_hint(uri: str, experiment: str) -> str:
     """How to look at an experiment's runs, sorted by FID."""
     if urlsplit(uri).scheme in ("http", "https"):
-        return runs_link(uri, experiment)
+        return runs_link(ui_base(uri), experiment)
     shown = uri if local_store(uri) is not None else "<hidden>"
-    return f"mlflow ui --backend-store-uri {shown}  then open {runs_link('http://127.0.0.1:5000', experiment)}"
+    return f"mlflow ui --backend-store-uri {shown}  then open {runs_link(ui_base(uri), experiment)}"
+
+
+def ui_base(uri: str) -> str:
+    """Where the MLflow UI of a store answers: the server itself, else `mlflow ui`'s default address."""
+    return uri.rstrip("/") if urlsplit(uri).scheme in ("http", "https") else "http://127.0.0.1:5000"

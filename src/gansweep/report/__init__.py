@@ -59,19 +59,13 @@ def report(cfg, also: list[str] = ()) -> tuple[Comparison, Path]:
     attrs = studies[0].user_attrs
     client = tracking.client(attrs["mlflow_tracking_uri"])
     c = compare(studies, client)
-    c.run_link, hint = _links(attrs["mlflow_tracking_uri"], attrs["mlflow_experiment_id"])
+    uri, experiment = attrs["mlflow_tracking_uri"], attrs["mlflow_experiment_id"]
+    c.run_link, hint = f"{tracking.ui_base(uri)}/#/experiments/{experiment}/runs/{{}}", tracking.ui_hint(uri, experiment)
     joined = "+".join(names)
     folder = study_dir(cfg.search.model_copy(update={"study": joined})) / REPORT_DIR
     for path in write(c, folder, hint):
         client.log_artifact(attrs["mlflow_parent_run_id"], str(path), artifact_path=REPORT_DIR if len(names) == 1 else f"{REPORT_DIR}-{joined}")
     return c, folder / "report.html"
-
-
-def _links(uri: str, experiment: str) -> tuple[str, str]:
-    """The MLflow UI address of a run ({} its id), and how to open that UI: tracking.ui_hint, whose last
-    word is the experiment's runs table (tracking.runs_link); a run's page is that table's path and its id."""
-    hint = tracking.ui_hint(uri, experiment)
-    return hint.split()[-1].split("?")[0] + "/{}", hint
 
 
 def report_and_say(cfg, also: list[str] = (), screenshot_png: Path | None = None) -> None:

@@ -170,7 +170,7 @@ def render(c: Comparison, plots: dict[str, Path], hint: str) -> str:
         f'<div class="row">{_image(plots["fid_over_training"], "FID over training")}{_image(plots["seed_spread"], "seed spread")}</div>',
         "<h2>Reproduce every number</h2><p>Each trial is the pipeline's train and evaluate code on the study's params (its "
         "<code>overrides</code> on top of them; see <code>runs.csv</code>). Its MLflow run holds all params, the code "
-        "(git commit, gansweep.code_sha256), the data hash and the model. Open the links after "
+        "(git commit, gansweep.code_sha256), the data hash and the model. The links open in the MLflow UI: "
         f"<code>{html.escape(hint)}</code>.</p>",
         _table_html(trials, f"Every trial. {caption}", links={"mlflow_run_id": c.run_link}),
         "<details><summary>The study's params (every trial's starting point; <code>overrides</code> above are applied on top)</summary>"

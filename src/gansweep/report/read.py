@@ -79,7 +79,7 @@ def read_trials(study: optuna.Study, client, factors: list[str]) -> tuple[pd.Dat
         run = runs.get(trial.number)
         tags = run.data.tags if run else {}
         values = {key: trial.params[key] if key in trial.params else
-                  (None if key in identity["space"] else lookup(identity["params"], key)) for key in factors}
+                  (None if key in identity["space"] else _fixed(identity["params"], key)) for key in factors}
         rows.append({
             "study": study.study_name,
             "trial": trial.number,
@@ -98,10 +98,25 @@ def read_trials(study: optuna.Study, client, factors: list[str]) -> tuple[pd.Dat
             "overrides": json.dumps(trial.user_attrs.get("overrides", {}), sort_keys=True),
         })
         if run is not None and trial.state == TrialState.COMPLETE:
+            epochs = _epochs(client, run.info.run_id)
             for point in client.get_metric_history(run.info.run_id, "eval_fid"):
-                curves.append({"study": study.study_name, "trial": trial.number, "epoch": point.step + 1, "eval_fid": point.value})
+                curves.append({"study": study.study_name, "trial": trial.number, "epoch": epochs.get(point.step, point.step) + 1,
+                               "eval_fid": point.value})
     curve_frame = pd.DataFrame(curves, columns=["study", "trial", "epoch", "eval_fid"]).drop_duplicates(["study", "trial", "epoch"], keep="last")
     return pd.DataFrame(rows), curve_frame
+
+
+def _fixed(params: dict, key: str):
+    """A value a study fixed; a list (regularization.augment) as the comma string params.yaml also takes."""
+    value = lookup(params, key)
+    return (",".join(map(str, value)) or "none") if isinstance(value, list) else value
+
+
+def _epochs(client, run_id: str) -> dict[int, int]:
+    """Step -> epoch at the ends of epochs, where eval_fid sits on the losses' step axis (Lightning logs its
+    `epoch` metric there). Runs from before that logged eval_fid at step = epoch: they find no entry."""
+    ends = {m.step for m in client.get_metric_history(run_id, "d_loss_epoch")}
+    return {m.step: int(m.value) for m in client.get_metric_history(run_id, "epoch") if m.step in ends}
 
 
 def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.DataFrame, dict, list[str]]:
@@ -125,7 +140,7 @@ def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.
     # A key the studies fixed at different values (one study per architecture, say) is a factor of the comparison.
     differ = sorted({key for identity in identities[1:] for key in changed_keys(first["params"], identity["params"]) if key not in space})
     for key in differ:
-        space[key] = list(dict.fromkeys(lookup(identity["params"], key) for identity in identities))
+        space[key] = list(dict.fromkeys(_fixed(identity["params"], key) for identity in identities))
     factors = [key for key in space if key != SEED]
     frames, curve_frames = zip(*[read_trials(study, client, factors) for study in studies])
     notes = [f"The studies start from different values of {', '.join(differ)}: compared as factors."] if differ else []
