@@ -27,14 +27,11 @@ def bootstrap_interval(values, confidence: float = CONFIDENCE, resamples: int = 
     distinct values. Seeded: the same values give the same interval."""
     values = np.asarray(values, dtype=float)
     if values.shape[-1] < 2 or np.all(values == values[..., :1]):
-        nan = np.full(values.shape[:-1], np.nan)
-        return (nan, nan) if values.ndim > 1 else (float("nan"), float("nan"))
-    result = stats.bootstrap((values,), np.mean, axis=-1, confidence_level=confidence, n_resamples=resamples,
-                             method="percentile", vectorized=True, rng=np.random.default_rng(seed))
-    low, high = result.confidence_interval
-    if values.ndim == 1:
-        return float(low), float(high)
-    return low, high
+        low = high = np.full(values.shape[:-1], np.nan)
+    else:
+        low, high = stats.bootstrap((values,), np.mean, axis=-1, confidence_level=confidence, n_resamples=resamples,
+                                    method="percentile", vectorized=True, rng=np.random.default_rng(seed)).confidence_interval
+    return (float(low), float(high)) if values.ndim == 1 else (low, high)
 
 
 def holm(pvalues) -> np.ndarray:
