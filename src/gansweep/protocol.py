@@ -35,15 +35,14 @@ def real_images(cfg: Config, splits: dict[str, np.ndarray], purpose: str) -> np.
             f"metrics.reference_images is {m.reference_images}, but the {m.reference_split} split of "
             f"{cfg.data.dataset} has only {len(reference)} images"
         )
-    if purpose == REPORT:
-        return reference[: m.reference_images]
-    train, n, start = splits["train"], cfg.train.eval_reference_images, _selection_start(cfg)
-    if start + n > len(train):
+    sample = describe(cfg, purpose)
+    images, start, n = splits[sample["split"]], sample["start"], sample["images"]
+    if start + n > len(images):  # only the selection sample can run past its split after the check above
         raise ConfigError(
             f"train.eval_reference_images is {n}, but the train split of {cfg.data.dataset} has only "
-            f"{len(train) - start} images besides the {start} that metrics.reference_images reserves for the reported score"
+            f"{len(images) - start} images besides the {start} that metrics.reference_images reserves for the reported score"
         )
-    return train[start : start + n]
+    return images[start : start + n]
 
 
 def describe(cfg: Config, purpose: str) -> dict:
@@ -68,8 +67,7 @@ def _selection_start(cfg: Config) -> int:
 
 def check_reference(reference: dict, cfg: Config, purpose: str = REPORT) -> None:
     """The statistics must have been made for this config and this purpose."""
-    expected = describe(cfg, purpose)
-    for key, value in expected.items():
+    for key, value in describe(cfg, purpose).items():
         found = reference.get(key)
         if found is None or str(found) != str(value):
             raise ConfigError(
