@@ -70,14 +70,15 @@ Spec = typing.Union[list, Range]
 
 
 def _field(run_config_class, key: str):
-    """The pydantic field behind a dotted key, or a one-line error naming the valid keys."""
+    """The pydantic field behind a dotted key, or a one-line error (as `check` says it) naming the valid keys."""
     section, _, name = key.partition(".")
     if section not in SEARCHABLE:
-        raise ValueError(f"{key}: only {', '.join(SEARCHABLE)} keys can be searched (data and metrics are the study's fixed ground)")
+        raise ValueError(f"space.{key}: only {', '.join(SEARCHABLE)} keys can be searched (data and metrics are the study's fixed ground)")
     model = run_config_class.model_fields[section].annotation
     if name not in model.model_fields or name == "options":
         valid = [f"{section}.{n}" for n in model.model_fields if n != "options"]
-        raise ValueError(f"{key}: unknown key; valid keys here: {', '.join(valid)}" + (", loss.options.<loss>.<option>" if section == "loss" else ""))
+        raise ValueError(f"space.{key}: unknown key; valid keys here: {', '.join(valid)}"
+                         + (", loss.options.<loss>.<option>" if section == "loss" else ""))
     return model.model_fields[name]
 
 
@@ -115,11 +116,7 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
                 raise ValueError(f"{where}: {err}") from None
             integer = False
         else:
-            try:
-                field = _field(run_class, key)
-            except ValueError as err:
-                raise ValueError(f"space.{err}") from None
-            integer = _is_int(field)
+            integer = _is_int(_field(run_class, key))
             if isinstance(spec, Range) and integer and not all(float(v).is_integer() for v in (spec.low, spec.high, spec.step or 1)):
                 raise ValueError(f"{where}: {key} is an integer; give integer low, high and step")
             for value in values:
