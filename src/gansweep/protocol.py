@@ -35,9 +35,9 @@ def real_images(cfg: Config, splits: dict[str, np.ndarray], purpose: str) -> np.
             f"metrics.reference_images is {m.reference_images}, but the {m.reference_split} split of "
             f"{cfg.data.dataset} has only {len(reference)} images"
         )
-    sample = describe(cfg, purpose)
+    sample = describe(cfg, purpose)  # the one definition of which images a score uses
     images, start, n = splits[sample["split"]], sample["start"], sample["images"]
-    if start + n > len(images):  # only the selection sample can run past its split after the check above
+    if start + n > len(images):  # after the check above, only the selection sample can run past its split
         raise ConfigError(
             f"train.eval_reference_images is {n}, but the train split of {cfg.data.dataset} has only "
             f"{len(images) - start} images besides the {start} that metrics.reference_images reserves for the reported score"
@@ -51,18 +51,15 @@ def describe(cfg: Config, purpose: str) -> dict:
     if purpose == REPORT:
         split, start, count = m.reference_split, 0, m.reference_images
     else:
-        split, start, count = "train", _selection_start(cfg), cfg.train.eval_reference_images
+        split, start, count = "train", (m.reference_images if m.reference_split == "train" else 0), cfg.train.eval_reference_images
     return {"dataset": cfg.data.dataset, "convention": m.convention, "split": split, "start": start, "images": count, "purpose": purpose}
 
 
 def train_images_needed(cfg: Config) -> int:
     """Train images the reported and the selection statistics take together (when the reference
     is the train split)."""
-    return _selection_start(cfg) + cfg.train.eval_reference_images
-
-
-def _selection_start(cfg: Config) -> int:
-    return cfg.metrics.reference_images if cfg.metrics.reference_split == "train" else 0
+    selection = describe(cfg, SELECTION)
+    return selection["start"] + selection["images"]
 
 
 def check_reference(reference: dict, cfg: Config, purpose: str = REPORT) -> None:
