@@ -167,9 +167,7 @@ def grid_size(space: dict[str, Spec]) -> int:
     """The points of a grid over `space`: every choice and every step of a stepped range, a loss's
     own options only with that loss (as `suggest` samples them)."""
     def points(spec) -> int:
-        if isinstance(spec, list):
-            return len(spec)
-        return int((spec.high - spec.low) / (spec.step or 1) + 1e-9) + 1
+        return len(spec) if isinstance(spec, list) else int((spec.high - spec.low) / (spec.step or 1) + 1e-9) + 1
 
     total = math.prod(points(spec) for key, spec in space.items() if not key.startswith(OPTIONS) and key != "loss.name")
     losses = space.get("loss.name")

@@ -65,9 +65,8 @@ def write_results(study: optuna.Study, cfg, finished: bool) -> dict:
     result = best_params(study, cfg)
     (folder / "best_params.yaml").write_text(yaml.safe_dump(result, sort_keys=False))
 
-    attrs = study.user_attrs
-    client = tracking.client(attrs["mlflow_tracking_uri"])
-    parent = attrs["mlflow_parent_run_id"]
+    client = tracking.client(study.user_attrs["mlflow_tracking_uri"])
+    parent = study.user_attrs["mlflow_parent_run_id"]
     states = table["state"].value_counts().to_dict() if len(table) else {}
     for state in ("COMPLETE", "PRUNED", "FAIL"):
         client.log_metric(parent, f"trials_{state.lower()}", states.get(state, 0))
