@@ -51,7 +51,8 @@ def describe(cfg: Config, purpose: str) -> dict:
     if purpose == REPORT:
         split, start, count = m.reference_split, 0, m.reference_images
     else:
-        split, start, count = "train", (m.reference_images if m.reference_split == "train" else 0), cfg.train.eval_reference_images
+        split, count = "train", cfg.train.eval_reference_images
+        start = m.reference_images if m.reference_split == "train" else 0  # past the reported reference if it is in train
     return {"dataset": cfg.data.dataset, "convention": m.convention, "split": split, "start": start, "images": count, "purpose": purpose}
 
 
@@ -80,11 +81,5 @@ def label(cfg: Config) -> str:
 
 def protocol(cfg: Config) -> dict:
     """What every reported number was measured with."""
-    m = cfg.metrics
-    return {
-        "dataset": cfg.data.dataset,
-        "convention": m.convention,
-        "reference_split": m.reference_split,
-        "reference_images": m.reference_images,
-        "generated_images": m.generated_images,
-    }
+    measured = ("convention", "reference_split", "reference_images", "generated_images")
+    return {"dataset": cfg.data.dataset, **{key: getattr(cfg.metrics, key) for key in measured}}
