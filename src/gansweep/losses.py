@@ -47,8 +47,8 @@ class Recipe:
 
 def option(default: float, *, gt: float | None = None, ge: float | None = None, le: float | None = None):
     """A loss hyperparameter (loss.options.<name>) with the range its paper allows, as (symbol, test, limit) per bound."""
-    bounds = [(symbol, test, limit) for symbol, test, limit in ((">", operator.gt, gt), (">=", operator.ge, ge), ("<=", operator.le, le))
-              if limit is not None]
+    candidates = ((">", operator.gt, gt), (">=", operator.ge, ge), ("<=", operator.le, le))
+    bounds = [(symbol, test, limit) for symbol, test, limit in candidates if limit is not None]
     return dataclasses.field(default=default, metadata={"bounds": bounds})
 
 

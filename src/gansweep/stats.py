@@ -57,10 +57,9 @@ class Pair:
     def sentence(self, metric: str = "FID", alpha: float = 0.05) -> str:
         """The comparison in words, e.g. 'ragan beats non_saturating by 12 +- 5 FID (Welch's t-test,
         p = 0.003 after Holm)'; +- is the half-width of the 95% interval of the difference."""
-        half = (self.high - self.low) / 2
         if np.isnan(self.p):
             return f"{self.a} vs {self.b}: not tested (fewer than 2 seeds, or no spread)"
-        amount = f"{_num(abs(self.difference))} +- {_num(half)} {metric}"
+        amount = f"{_num(abs(self.difference))} +- {_num((self.high - self.low) / 2)} {metric}"
         test = f"Welch's t-test, p {_p(self.p_holm)} after Holm"
         if self.significant:
             winner, loser = (self.a, self.b) if self.difference > 0 else (self.b, self.a)
