@@ -36,13 +36,6 @@ def expected_best(values, budgets=None) -> np.ndarray:
     return _weights(n)[np.array(budgets) - 1] @ x
 
 
-def _bootstrap(values, draws: int, rng) -> np.ndarray:
-    """The curve of `draws` resamples of the values (with replacement): draws x n."""
-    x = np.asarray(values, dtype=float)
-    resamples = np.sort(rng.choice(x, size=(draws, len(x)), replace=True), axis=1)
-    return resamples @ _weights(len(x)).T
-
-
 @dataclass
 class Curve:
     level: str
@@ -71,15 +64,12 @@ class Verdict:
         return "; ".join(parts) + f" (expected best {metric}, 95% bootstrap)"
 
 
-def _runs(ks: list[int]) -> list[tuple[int, int]]:
-    """Consecutive budgets as (first, last): [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    runs = [[k for _, k in group] for _, group in itertools.groupby(enumerate(ks), lambda pair: pair[1] - pair[0])]
-    return [(run[0], run[-1]) for run in runs]
-
-
 def _budgets(ks: list[int], last: int) -> str:
+    """The budgets in words, by runs of consecutive ones: [1, 2, 3, 7] is 1 to 3 and 7."""
     phrases = []
-    for a, b in _runs(ks):
+    for _, group in itertools.groupby(enumerate(ks), lambda pair: pair[1] - pair[0]):
+        run = [k for _, k in group]
+        a, b = run[0], run[-1]
         if a == 1 and b == last:
             phrases.append(f"at every budget of 1 to {last} trials")
         elif b == last:
@@ -97,18 +87,15 @@ def compare_levels(values: dict[str, list[float]], draws: int = 2000, seed: int 
     alpha = (1 - confidence) / 2
     curves, boots = [], {}
     for level, xs in values.items():
-        budgets = list(range(1, len(xs) + 1))
-        boots[level] = _bootstrap(xs, draws, rng)
+        x = np.asarray(xs, dtype=float)  # the curves of `draws` resamples of the level's trials (with replacement)
+        boots[level] = np.sort(rng.choice(x, size=(draws, len(x)), replace=True), axis=1) @ _weights(len(x)).T
         low, high = np.quantile(boots[level], [alpha, 1 - alpha], axis=0)
-        curves.append(Curve(level, len(xs), budgets, expected_best(xs).tolist(), low.tolist(), high.tolist()))
+        curves.append(Curve(level, len(xs), list(range(1, len(xs) + 1)), expected_best(xs).tolist(), low.tolist(), high.tolist()))
     verdicts = []
-    levels = list(values)
-    for i, a in enumerate(levels):
-        for b in levels[i + 1:]:
-            n = min(len(values[a]), len(values[b]))
-            if n == 0:
-                continue
-            difference = boots[a][:, :n] - boots[b][:, :n]
-            low, high = np.quantile(difference, [alpha, 1 - alpha], axis=0)
-            verdicts.append(Verdict(a, b, [k + 1 for k in range(n) if high[k] < 0], [k + 1 for k in range(n) if low[k] > 0], n))
+    for a, b in itertools.combinations(values, 2):
+        n = min(len(values[a]), len(values[b]))
+        if n == 0:
+            continue
+        low, high = np.quantile(boots[a][:, :n] - boots[b][:, :n], [alpha, 1 - alpha], axis=0)
+        verdicts.append(Verdict(a, b, [k + 1 for k in range(n) if high[k] < 0], [k + 1 for k in range(n) if low[k] > 0], n))
     return curves, verdicts

@@ -28,11 +28,7 @@ def overrides_from(args) -> dict:
         values[key.strip()] = yaml.safe_load(value)
     flags = {"n_trials": "search.n_trials", "timeout": "search.timeout", "workers": "search.workers",
              "storage": "search.storage", "study_name": "search.study"}
-    for attr, key in flags.items():
-        value = getattr(args, attr, None)
-        if value is not None:
-            values[key] = yaml.safe_load(value) if attr == "workers" else value
-    return values
+    return values | {key: getattr(args, attr) for attr, key in flags.items() if getattr(args, attr, None) is not None}
 
 
 def study(args, argv) -> None:
@@ -94,29 +90,30 @@ def report(args) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="gansweep", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--params", default="params.yaml")
+    common.add_argument("-S", "--set", action="append", metavar="KEY=VALUE", help="override a params.yaml value, as dvc exp run -S")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_ in (("study", "run or resume params.yaml's Optuna study"), ("train-best", "train a study's best params with `dvc exp run`"),
-                        ("report", "compare a study's configurations over seeds: an HTML report, CSV tables, PNG plots")):
-        sub = commands.add_parser(name, help=help_)
-        sub.add_argument("--params", default="params.yaml")
-        sub.add_argument("-S", "--set", action="append", metavar="KEY=VALUE", help="override a params.yaml value, as dvc exp run -S")
-        if name == "report":
-            sub.add_argument("--study-name", action="append", help="a study to compare; repeat it to compare several as one")
-        else:
-            sub.add_argument("--study-name")
-        if name == "study":
-            sub.add_argument("--n-trials", type=int)
-            sub.add_argument("--timeout", type=float, help="seconds")
-            sub.add_argument("--workers", help="auto or a number")
-            sub.add_argument("--storage", help="postgresql://user@host:port/db (default: a journal file under studies/)")
-            sub.add_argument("--worker-rank", type=int, help=argparse.SUPPRESS)
-        elif name == "train-best":
-            sub.add_argument("--dry-run", action="store_true", help="print the command only")
-        else:
-            sub.add_argument("--screenshot", type=Path, metavar="PNG", help="also save the first screen as headless Chromium shows it")
+    sub = commands.add_parser("study", parents=[common], help="run or resume params.yaml's Optuna study")
+    sub.set_defaults(run=lambda args: study(args, argv))
+    sub.add_argument("--study-name")
+    sub.add_argument("--n-trials", type=int)
+    sub.add_argument("--timeout", type=float, help="seconds")
+    sub.add_argument("--workers", type=yaml.safe_load, help="auto or a number")
+    sub.add_argument("--storage", help="postgresql://user@host:port/db (default: a journal file under studies/)")
+    sub.add_argument("--worker-rank", type=int, help=argparse.SUPPRESS)
+    sub = commands.add_parser("train-best", parents=[common], help="train a study's best params with `dvc exp run`")
+    sub.set_defaults(run=train_best)
+    sub.add_argument("--study-name")
+    sub.add_argument("--dry-run", action="store_true", help="print the command only")
+    sub = commands.add_parser("report", parents=[common],
+                              help="compare a study's configurations over seeds: an HTML report, CSV tables, PNG plots")
+    sub.set_defaults(run=report)
+    sub.add_argument("--study-name", action="append", help="a study to compare; repeat it to compare several as one")
+    sub.add_argument("--screenshot", type=Path, metavar="PNG", help="also save the first screen as headless Chromium shows it")
     args = parser.parse_args(argv)
     try:
-        {"study": lambda: study(args, argv), "train-best": lambda: train_best(args), "report": lambda: report(args)}[args.command]()
+        args.run(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

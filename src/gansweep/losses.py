@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -44,24 +45,15 @@ class Recipe:
     discriminator: str = "classifier"  # fixed by the loss, not overridable
 
 
-DCGAN_RECIPE = Recipe()  # Radford et al. 2016, Sec. 4: Adam, lr 2e-4, beta1 0.5
-
-
 def option(default: float, *, gt: float | None = None, ge: float | None = None, le: float | None = None):
-    """A loss hyperparameter (loss.options.<name>) with the range its paper allows."""
-    bounds = {k: v for k, v in (("gt", gt), ("ge", ge), ("le", le)) if v is not None}
+    """A loss hyperparameter (loss.options.<name>) with the range its paper allows, as (symbol, test, limit) per bound."""
+    candidates = ((">", operator.gt, gt), (">=", operator.ge, ge), ("<=", operator.le, le))
+    bounds = [(symbol, test, limit) for symbol, test, limit in candidates if limit is not None]
     return dataclasses.field(default=default, metadata={"bounds": bounds})
 
 
-_BOUND_CHECKS = {"gt": (">", lambda x, b: x > b), "ge": (">=", lambda x, b: x >= b), "le": ("<=", lambda x, b: x <= b)}
-
-
-def per_image(t: torch.Tensor) -> torch.Tensor:
-    return t.flatten(1)
-
-
 class GANLoss:
-    recipe: ClassVar[Recipe] = DCGAN_RECIPE
+    recipe: ClassVar[Recipe] = Recipe()  # Radford et al. 2016 (DCGAN), Sec. 4: Adam, lr 2e-4, beta1 0.5
 
     def score(self, critic, images):
         """One scalar per image: what gradient penalties differentiate."""
@@ -179,12 +171,7 @@ class WGANGP(GANLoss):
     recipe: ClassVar[Recipe] = Recipe(
         n_critic=5, lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, d_norm="layer", gradient_penalty=10.0
     )
-
-    def d_loss(self, critic, real, fake):
-        return critic(fake).mean() - critic(real).mean()
-
-    def g_loss(self, critic, real, fake):
-        return -critic(fake).mean()
+    d_loss, g_loss = WGAN.d_loss, WGAN.g_loss  # WGAN's, without its clipping
 
 
 @LOSSES.register("hinge")
@@ -198,13 +185,12 @@ class Hinge(GANLoss):
     def d_loss(self, critic, real, fake):
         return F.relu(1 - critic(real)).mean() + F.relu(1 + critic(fake)).mean()
 
-    def g_loss(self, critic, real, fake):
-        return -critic(fake).mean()
+    g_loss = WGAN.g_loss  # -E[D(G(z))]
 
 
 def pull_away_term(embeddings: torch.Tensor) -> torch.Tensor:
     """Zhao et al. 2017, Eq. 7: mean squared cosine similarity over pairs i != j of a batch."""
-    s = F.normalize(per_image(embeddings), dim=1)
+    s = F.normalize(embeddings.flatten(1), dim=1)
     n = len(s)
     if n < 2:
         return s.new_zeros(())
@@ -227,7 +213,7 @@ class EBGAN(GANLoss):
     pt_weight: float = option(0.0, ge=0)
 
     def score(self, critic, images):
-        return per_image(critic(images) - images).norm(dim=1)
+        return (critic(images) - images).flatten(1).norm(dim=1)
 
     def d_loss(self, critic, real, fake):
         return self.score(critic, real).mean() + F.relu(self.margin - self.score(critic, fake)).mean()
@@ -258,7 +244,7 @@ class BEGAN(GANLoss):
     last_fake_loss: float = dataclasses.field(default=float("nan"), init=False)
 
     def score(self, critic, images):
-        return per_image(critic(images) - images).abs().mean(dim=1)
+        return (critic(images) - images).flatten(1).abs().mean(dim=1)
 
     def d_loss(self, critic, real, fake):
         real_loss = self.score(critic, real).mean()
@@ -307,7 +293,7 @@ class LossSensitive(GANLoss):
 
     def d_loss(self, critic, real, fake):
         real_loss, fake_loss = self.score(critic, real), self.score(critic, fake)
-        delta = self.delta_scale * per_image(real - fake).abs().sum(dim=1).detach()
+        delta = self.delta_scale * (real - fake).flatten(1).abs().sum(dim=1).detach()
         slack = F.relu(delta + real_loss - fake_loss).mean()
         lipschitz = weight_penalty(critic, l1=0.0, l2=0.5 * self.lipschitz_decay)
         return real_loss.mean() + self.lambda_slack * slack + lipschitz
@@ -320,12 +306,20 @@ class Relativistic(GANLoss):
     """Jolicoeur-Martineau 2018, "The relativistic discriminator": the critic estimates how much more
     realistic real data is than fake. Formulas follow the author's code (GAN_losses_iter.py), whose
     relativistic-average losses average the real and fake terms. Adam 2e-4, betas 0.5/0.999, n_D 1.
+    A relativistic-average loss is `loss(D~(x_r), D~(x_f))`; the generator's swaps real and fake.
     """
 
     @staticmethod
     def relative(critic, real, fake):
         c_real, c_fake = critic(real), critic(fake)
         return c_real - c_fake.mean(), c_fake - c_real.mean()
+
+    def d_loss(self, critic, real, fake):
+        return self.loss(*self.relative(critic, real, fake))
+
+    def g_loss(self, critic, real, fake):
+        r, f = self.relative(critic, real, fake)
+        return self.loss(f, r)
 
 
 @LOSSES.register("rsgan")
@@ -347,13 +341,9 @@ class RaGAN(Relativistic):
     """Relativistic average standard GAN (RaSGAN), Eq. 11-12 with D~(x_r) = C(x_r) - E C(x_f):
     D: -(E log sigmoid(D~(x_r)) + E log(1 - sigmoid(D~(x_f)))) / 2; G swaps real and fake."""
 
-    def d_loss(self, critic, real, fake):
-        r, f = self.relative(critic, real, fake)
+    @staticmethod
+    def loss(r, f):
         return (F.softplus(-r).mean() + F.softplus(f).mean()) / 2
-
-    def g_loss(self, critic, real, fake):
-        r, f = self.relative(critic, real, fake)
-        return (F.softplus(r).mean() + F.softplus(-f).mean()) / 2
 
 
 @LOSSES.register("ralsgan")
@@ -362,13 +352,9 @@ class RaLSGAN(Relativistic):
     """Relativistic average LSGAN: D: (E(D~(x_r) - 1)^2 + E(D~(x_f) + 1)^2) / 2;
     G: (E(D~(x_r) + 1)^2 + E(D~(x_f) - 1)^2) / 2."""
 
-    def d_loss(self, critic, real, fake):
-        r, f = self.relative(critic, real, fake)
+    @staticmethod
+    def loss(r, f):
         return (((r - 1) ** 2).mean() + ((f + 1) ** 2).mean()) / 2
-
-    def g_loss(self, critic, real, fake):
-        r, f = self.relative(critic, real, fake)
-        return (((r + 1) ** 2).mean() + ((f - 1) ** 2).mean()) / 2
 
 
 @LOSSES.register("rahinge")
@@ -377,13 +363,9 @@ class RaHinge(Relativistic):
     """Relativistic average hinge: D: (E max(0, 1 - D~(x_r)) + E max(0, 1 + D~(x_f))) / 2;
     G: (E max(0, 1 + D~(x_r)) + E max(0, 1 - D~(x_f))) / 2."""
 
-    def d_loss(self, critic, real, fake):
-        r, f = self.relative(critic, real, fake)
+    @staticmethod
+    def loss(r, f):
         return (F.relu(1 - r).mean() + F.relu(1 + f).mean()) / 2
-
-    def g_loss(self, critic, real, fake):
-        r, f = self.relative(critic, real, fake)
-        return (F.relu(1 + r).mean() + F.relu(1 - f).mean()) / 2
 
 
 def build_loss(name: str, options: dict) -> GANLoss:
@@ -396,8 +378,7 @@ def build_loss(name: str, options: dict) -> GANLoss:
     for key, value in options.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ConfigError(f"loss.options.{key} must be a finite number, got {value!r}")
-        for bound, limit in fields[key].metadata.get("bounds", {}).items():
-            symbol, holds = _BOUND_CHECKS[bound]
+        for symbol, holds, limit in fields[key].metadata.get("bounds", ()):
             if not holds(value, limit):
                 raise ConfigError(f"loss.options.{key} must be {symbol} {limit} for {name}, got {value!r}")
     loss = cls(**{k: float(v) for k, v in options.items()})

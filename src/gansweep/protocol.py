@@ -35,15 +35,14 @@ def real_images(cfg: Config, splits: dict[str, np.ndarray], purpose: str) -> np.
             f"metrics.reference_images is {m.reference_images}, but the {m.reference_split} split of "
             f"{cfg.data.dataset} has only {len(reference)} images"
         )
-    if purpose == REPORT:
-        return reference[: m.reference_images]
-    train, n, start = splits["train"], cfg.train.eval_reference_images, _selection_start(cfg)
-    if start + n > len(train):
+    sample = describe(cfg, purpose)  # the one definition of which images a score uses
+    images, start, n = splits[sample["split"]], sample["start"], sample["images"]
+    if start + n > len(images):  # after the check above, only the selection sample can run past its split
         raise ConfigError(
             f"train.eval_reference_images is {n}, but the train split of {cfg.data.dataset} has only "
-            f"{len(train) - start} images besides the {start} that metrics.reference_images reserves for the reported score"
+            f"{len(images) - start} images besides the {start} that metrics.reference_images reserves for the reported score"
         )
-    return train[start : start + n]
+    return images[start : start + n]
 
 
 def describe(cfg: Config, purpose: str) -> dict:
@@ -52,24 +51,21 @@ def describe(cfg: Config, purpose: str) -> dict:
     if purpose == REPORT:
         split, start, count = m.reference_split, 0, m.reference_images
     else:
-        split, start, count = "train", _selection_start(cfg), cfg.train.eval_reference_images
+        split, count = "train", cfg.train.eval_reference_images
+        start = m.reference_images if m.reference_split == "train" else 0  # past the reported reference if it is in train
     return {"dataset": cfg.data.dataset, "convention": m.convention, "split": split, "start": start, "images": count, "purpose": purpose}
 
 
 def train_images_needed(cfg: Config) -> int:
     """Train images the reported and the selection statistics take together (when the reference
     is the train split)."""
-    return _selection_start(cfg) + cfg.train.eval_reference_images
-
-
-def _selection_start(cfg: Config) -> int:
-    return cfg.metrics.reference_images if cfg.metrics.reference_split == "train" else 0
+    selection = describe(cfg, SELECTION)
+    return selection["start"] + selection["images"]
 
 
 def check_reference(reference: dict, cfg: Config, purpose: str = REPORT) -> None:
     """The statistics must have been made for this config and this purpose."""
-    expected = describe(cfg, purpose)
-    for key, value in expected.items():
+    for key, value in describe(cfg, purpose).items():
         found = reference.get(key)
         if found is None or str(found) != str(value):
             raise ConfigError(
@@ -85,11 +81,5 @@ def label(cfg: Config) -> str:
 
 def protocol(cfg: Config) -> dict:
     """What every reported number was measured with."""
-    m = cfg.metrics
-    return {
-        "dataset": cfg.data.dataset,
-        "convention": m.convention,
-        "reference_split": m.reference_split,
-        "reference_images": m.reference_images,
-        "generated_images": m.generated_images,
-    }
+    measured = ("convention", "reference_split", "reference_images", "generated_images")
+    return {"dataset": cfg.data.dataset, **{key: getattr(cfg.metrics, key) for key in measured}}

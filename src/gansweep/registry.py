@@ -36,7 +36,6 @@ class Registry(Generic[T]):
         return self._entries[name]
 
     def unknown_message(self, name: object, key: str | None = None) -> str:
-        where = f" for {key}" if key else f" {self.kind}"
         if not isinstance(name, str):
             return f"expected a {self.kind} name{' for ' + key if key else ''}, got {name!r}; choose one of: {', '.join(self.names())}"
-        return f"unknown {name!r}{where}; choose one of: {', '.join(self.names())}"
+        return f"unknown {name!r}{f' for {key}' if key else f' {self.kind}'}; choose one of: {', '.join(self.names())}"

@@ -8,11 +8,14 @@ the ground every trial of a study is measured on. A loss's own options are keyed
 """
 from __future__ import annotations
 
+import math
 import typing
+import warnings
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gansweep.overrides import with_overrides
 from gansweep.registry import Registry
 
 SEARCHABLE = ("model", "loss", "regularization", "train")
@@ -26,8 +29,6 @@ PRUNERS: Registry = Registry("pruner")
 def _quiet(make):
     """Optuna's experimental-feature warnings (multivariate TPE, the brute-force sampler) are not the user's business."""
     def made(*args):
-        import warnings
-
         import optuna
 
         with warnings.catch_warnings():
@@ -69,14 +70,15 @@ Spec = typing.Union[list, Range]
 
 
 def _field(run_config_class, key: str):
-    """The pydantic field behind a dotted key, or a one-line error naming the valid keys."""
+    """The pydantic field behind a dotted key, or a one-line error (as `check` says it) naming the valid keys."""
     section, _, name = key.partition(".")
     if section not in SEARCHABLE:
-        raise ValueError(f"{key}: only {', '.join(SEARCHABLE)} keys can be searched (data and metrics are the study's fixed ground)")
+        raise ValueError(f"space.{key}: only {', '.join(SEARCHABLE)} keys can be searched (data and metrics are the study's fixed ground)")
     model = run_config_class.model_fields[section].annotation
     if name not in model.model_fields or name == "options":
         valid = [f"{section}.{n}" for n in model.model_fields if n != "options"]
-        raise ValueError(f"{key}: unknown key; valid keys here: {', '.join(valid)}" + (", loss.options.<loss>.<option>" if section == "loss" else ""))
+        raise ValueError(f"space.{key}: unknown key; valid keys here: {', '.join(valid)}"
+                         + (", loss.options.<loss>.<option>" if section == "loss" else ""))
     return model.model_fields[name]
 
 
@@ -114,11 +116,7 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
                 raise ValueError(f"{where}: {err}") from None
             integer = False
         else:
-            try:
-                field = _field(run_class, key)
-            except ValueError as err:
-                raise ValueError(f"space.{err}") from None
-            integer = _is_int(field)
+            integer = _is_int(_field(run_class, key))
             if isinstance(spec, Range) and integer and not all(float(v).is_integer() for v in (spec.low, spec.high, spec.step or 1)):
                 raise ValueError(f"{where}: {key} is an integer; give integer low, high and step")
             for value in values:
@@ -128,8 +126,6 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
 
 
 def _check_value(run_class, dump: dict, key: str, value, where: str) -> None:
-    from gansweep.overrides import with_overrides
-
     try:
         run_class.model_validate(with_overrides(dump, {key: int(value) if isinstance(value, float) and _is_int(_field(run_class, key)) else value}))
     except ValidationError as err:
@@ -145,24 +141,18 @@ def _check_value(run_class, dump: dict, key: str, value, where: str) -> None:
 
 def suggest(trial, space: dict[str, Spec], run_class) -> dict[str, Any]:
     """Dotted params.yaml overrides for one trial. A loss's options are suggested only when that
-    loss is the trial's (so TPE never spends trials on options that do nothing)."""
+    loss is the trial's (so TPE never spends trials on options that do nothing), and its
+    `loss.options.<loss>.<option>` keys become the whole `loss.options` mapping of the trial's loss
+    (replacing params.yaml's, which may belong to another loss)."""
     params = {key: _suggest(trial, key, spec, _is_int(_field(run_class, key))) for key, spec in space.items() if not key.startswith(OPTIONS)}
-    loss = params.get("loss.name")
+    loss, options = params.get("loss.name"), {}
     for key, spec in space.items():
-        if key.startswith(OPTIONS) and key.removeprefix(OPTIONS).partition(".")[0] == loss:
-            params[key] = _suggest(trial, key, spec, False)
-    return overrides(params, loss)
-
-
-def overrides(params: dict[str, Any], loss: str | None) -> dict[str, Any]:
-    """A trial's Optuna params as params.yaml overrides: `loss.options.<loss>.<option>` becomes
-    the whole `loss.options` mapping of the trial's loss (replacing params.yaml's, which may
-    belong to another loss)."""
-    result = {key: value for key, value in params.items() if not key.startswith(OPTIONS)}
-    options = {key.removeprefix(OPTIONS).partition(".")[2]: value for key, value in params.items() if key.startswith(OPTIONS)}
+        of, _, option = key.removeprefix(OPTIONS).partition(".")
+        if key.startswith(OPTIONS) and of == loss:
+            options[option] = _suggest(trial, key, spec, False)
     if options or loss is not None:
-        result["loss.options"] = options
-    return result
+        params["loss.options"] = options
+    return params
 
 
 def _suggest(trial, name: str, spec: Spec, integer: bool):
@@ -177,25 +167,15 @@ def grid_size(space: dict[str, Spec]) -> int:
     """The points of a grid over `space`: every choice and every step of a stepped range, a loss's
     own options only with that loss (as `suggest` samples them)."""
     def points(spec) -> int:
-        if isinstance(spec, list):
-            return len(spec)
-        return int((spec.high - spec.low) / (spec.step or 1) + 1e-9) + 1
+        return len(spec) if isinstance(spec, list) else int((spec.high - spec.low) / (spec.step or 1) + 1e-9) + 1
 
-    total = 1
-    for key, spec in space.items():
-        if not key.startswith(OPTIONS) and key != "loss.name":
-            total *= points(spec)
+    total = math.prod(points(spec) for key, spec in space.items() if not key.startswith(OPTIONS) and key != "loss.name")
     losses = space.get("loss.name")
     if not isinstance(losses, list):
         return total
-    per_loss = 0
-    for loss in losses:
-        options = 1
-        for key, spec in space.items():
-            if key.startswith(OPTIONS) and key.removeprefix(OPTIONS).partition(".")[0] == loss:
-                options *= points(spec)
-        per_loss += options
-    return total * per_loss
+    per_loss = (math.prod(points(spec) for key, spec in space.items()
+                          if key.startswith(OPTIONS) and key.removeprefix(OPTIONS).partition(".")[0] == loss) for loss in losses)
+    return total * sum(per_loss)
 
 
 def as_data(space: dict[str, Spec]) -> dict[str, Any]:

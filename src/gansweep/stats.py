@@ -27,14 +27,11 @@ def bootstrap_interval(values, confidence: float = CONFIDENCE, resamples: int = 
     distinct values. Seeded: the same values give the same interval."""
     values = np.asarray(values, dtype=float)
     if values.shape[-1] < 2 or np.all(values == values[..., :1]):
-        nan = np.full(values.shape[:-1], np.nan)
-        return (nan, nan) if values.ndim > 1 else (float("nan"), float("nan"))
-    result = stats.bootstrap((values,), np.mean, axis=-1, confidence_level=confidence, n_resamples=resamples,
-                             method="percentile", vectorized=True, rng=np.random.default_rng(seed))
-    low, high = result.confidence_interval
-    if values.ndim == 1:
-        return float(low), float(high)
-    return low, high
+        low = high = np.full(values.shape[:-1], np.nan)
+    else:
+        low, high = stats.bootstrap((values,), np.mean, axis=-1, confidence_level=confidence, n_resamples=resamples,
+                                    method="percentile", vectorized=True, rng=np.random.default_rng(seed)).confidence_interval
+    return (float(low), float(high)) if values.ndim == 1 else (low, high)
 
 
 def holm(pvalues) -> np.ndarray:
@@ -60,10 +57,9 @@ class Pair:
     def sentence(self, metric: str = "FID", alpha: float = 0.05) -> str:
         """The comparison in words, e.g. 'ragan beats non_saturating by 12 +- 5 FID (Welch's t-test,
         p = 0.003 after Holm)'; +- is the half-width of the 95% interval of the difference."""
-        half = (self.high - self.low) / 2
         if np.isnan(self.p):
             return f"{self.a} vs {self.b}: not tested (fewer than 2 seeds, or no spread)"
-        amount = f"{_num(abs(self.difference))} +- {_num(half)} {metric}"
+        amount = f"{_num(abs(self.difference))} +- {_num((self.high - self.low) / 2)} {metric}"
         test = f"Welch's t-test, p {_p(self.p_holm)} after Holm"
         if self.significant:
             winner, loser = (self.a, self.b) if self.difference > 0 else (self.b, self.a)

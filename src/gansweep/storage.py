@@ -30,8 +30,8 @@ def retried(trials) -> set[int]:
 def _user_info(url: str) -> tuple[str, str, str]:
     """(scheme://, user info, the rest) split at the last '@', where a password can hold anything."""
     scheme, sep, rest = url.partition("://")
-    user_info, at, host = rest.rpartition("@")
-    return (scheme + sep, user_info, host) if at else (scheme + sep, "", rest)
+    user_info, _, host = rest.rpartition("@")
+    return scheme + sep, user_info, host  # without an '@': no user info, all of `rest` the host
 
 
 def masked(url: str | None) -> str:

@@ -8,26 +8,15 @@ from pathlib import Path
 
 import optuna
 import yaml
-from optuna.trial import TrialState
 
 from gansweep import tracking
 from gansweep.storage import study_dir
 
 
-def trials_table(study: optuna.Study):
-    """One row per trial: number, state, value, params (as params.yaml overrides), scores, reason."""
-    frame = study.trials_dataframe(attrs=("number", "state", "value", "datetime_start", "duration", "params", "user_attrs"))
-    return frame.drop(columns=[c for c in frame.columns if c in ("user_attrs_worker", "user_attrs_overrides")])
-
-
-def best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return min(complete, key=lambda t: t.value) if complete else None
-
-
 def best_params(study: optuna.Study, cfg) -> dict:
-    trial = best(study)
-    if trial is None:
+    try:
+        trial = study.best_trial
+    except ValueError:  # no trial has completed
         return {"study": cfg.search.study, "trial": None, "params": {}, "note": "no trial has completed yet"}
     return {
         "study": cfg.search.study,
@@ -69,14 +58,15 @@ def save_plots(study: optuna.Study, folder: Path) -> list[Path]:
 def write_results(study: optuna.Study, cfg, finished: bool) -> dict:
     folder = study_dir(cfg.search)
     folder.mkdir(parents=True, exist_ok=True)
-    table = trials_table(study)
+    # One row per trial: number, state, value, params (as params.yaml overrides), scores, reason.
+    table = study.trials_dataframe(attrs=("number", "state", "value", "datetime_start", "duration", "params", "user_attrs"))
+    table = table.drop(columns=["user_attrs_worker", "user_attrs_overrides"], errors="ignore")
     table.to_csv(folder / "trials.csv", index=False)
     result = best_params(study, cfg)
     (folder / "best_params.yaml").write_text(yaml.safe_dump(result, sort_keys=False))
 
-    attrs = study.user_attrs
-    client = tracking.client(attrs["mlflow_tracking_uri"])
-    parent = attrs["mlflow_parent_run_id"]
+    client = tracking.client(study.user_attrs["mlflow_tracking_uri"])
+    parent = study.user_attrs["mlflow_parent_run_id"]
     states = table["state"].value_counts().to_dict() if len(table) else {}
     for state in ("COMPLETE", "PRUNED", "FAIL"):
         client.log_metric(parent, f"trials_{state.lower()}", states.get(state, 0))
