@@ -45,7 +45,7 @@ def test_scorer_names_what_computes_the_features():
     assert scorer("cpu", "openvino", fast=False) == "openvino-f32"  # reported scores: float32 always
     with pytest.raises(ValueError, match="openvino runs on the CPU"):
         resolve_runtime("openvino", "cuda:0")
-    with pytest.raises(ValueError, match="choose one of: auto, torch, openvino"):
+    with pytest.raises(ValueError, match="choose one of: auto, openvino, torch"):
         resolve_runtime("tensorrt", "cpu")
 
 
@@ -56,7 +56,7 @@ def test_compute_params_are_checked():
         make_config(compute={"accelerator": "cpu", "devices": 2})
     with pytest.raises(ConfigError, match=r"batch_size \(30\) must be a multiple of compute.devices \(4\)"):
         make_config(compute={"devices": 4}, train={"batch_size": 30})
-    with pytest.raises(ConfigError, match=r"compute.inception: unknown 'tensorrt' Inception runtime; choose one of: auto, torch, openvino"):
+    with pytest.raises(ConfigError, match=r"compute.inception: unknown 'tensorrt' Inception runtime; choose one of: auto, openvino, torch"):
         make_config(compute={"inception": "tensorrt"})
     assert load_config(ROOT / "params.yaml").compute.selection_scorer == "fast"
 

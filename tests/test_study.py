@@ -102,6 +102,10 @@ def check_study(project, study, client, n_trials):
         for key, value in trial.user_attrs["overrides"].items():
             if key != "loss.options":
                 assert run.data.params[key] == str(value)
+        # The pruner heard the selection score on the objective's (FID's) scale, each one also in MLflow (pruned trials too)
+        logged = [m.value for m in client.get_metric_history(run.info.run_id, "eval_fid")]
+        assert list(trial.intermediate_values.values()) == pytest.approx(logged[:len(trial.intermediate_values)], rel=1e-6)
+        assert len(logged) == len(trial.intermediate_values) or trial.state.name != "PRUNED"
     best = min((t for t in trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
     written = yaml.safe_load((project / "studies" / "tiny" / "best_params.yaml").read_text())
     assert (written["trial"], written["value"], written["params"]) == (best.number, best.value, best.user_attrs["overrides"])

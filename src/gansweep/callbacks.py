@@ -34,6 +34,7 @@ class PeriodicEvaluation(pl.Callback):
         self.selection, self.cfg, self.on_score = selection, cfg, on_score
         self.every = cfg.train.eval_every_n_epochs
         self.best_kid, self.best_epoch, self.best_state = float("inf"), None, None
+        self.unheard = None  # the last (epoch, metrics) that on_score has not seen yet
 
     def on_train_epoch_end(self, trainer, module):
         from gansweep.evaluate import selection_score  # evaluate imports the metrics stack; only needed here
@@ -47,8 +48,20 @@ class PeriodicEvaluation(pl.Callback):
         if metrics["kid"] < self.best_kid:
             self.best_kid, self.best_epoch = metrics["kid"], epoch
             self.best_state = {k: v.detach().cpu().clone() for k, v in module.output_generator.state_dict().items()}
-        if self.on_score is not None:
-            self.on_score(epoch, metrics)
+        self.unheard = (epoch, metrics)
+
+    # on_score hears a score once Lightning has logged it (after every on_train_epoch_end hook): a trial
+    # its pruner stops keeps that last score in MLflow.
+    def on_train_epoch_start(self, trainer, module):
+        self._tell()
+
+    def on_train_end(self, trainer, module):
+        self._tell()
+
+    def _tell(self):
+        if self.on_score is not None and self.unheard is not None:
+            unheard, self.unheard = self.unheard, None
+            self.on_score(*unheard)
 
     def state_dict(self):
         return {"best_kid": self.best_kid, "best_epoch": self.best_epoch, "best_state": self.best_state}
