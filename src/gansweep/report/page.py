@@ -60,26 +60,17 @@ def _png(data: bytes) -> str:
 
 
 def _table_html(frame: pd.DataFrame, caption: str, images: dict[str, bytes] | None = None, links: dict[str, str] | None = None) -> str:
-    head = "".join(f"<th>{html.escape(str(col))}</th>" for col in frame.columns) + ("<th>samples (best seed)</th>" if images is not None else "")
-    body = []
-    for row in frame.itertuples(index=False):
-        cells = "".join(f"<td>{_cell(value, (links or {}).get(col))}</td>" for col, value in zip(frame.columns, row))
-        if images is not None:
-            png = images.get(row[list(frame.columns).index("configuration")])
-            cells += f'<td><img class="samples" src="{_png(png)}"></td>' if png else "<td></td>"
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><caption>{html.escape(caption)}</caption><tr>{head}</tr>{''.join(body)}</table>"
-
-
-def _cell(value, link: str | None = None) -> str:
-    """A table cell's text; with `link` (an address, {} the value), a link labelled with the value's start (a run id's)."""
-    if link and value:
-        return f'<a href="{html.escape(link.format(value))}">{html.escape(str(value)[:12])}</a>'
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return html.escape(str(value))
+    """A table: numbers to 4 significant digits, missing values empty; with `links` (column -> address, {} the value), links
+    labelled with the value's start (a run id's); with `images` (configuration -> PNG), a column of them."""
+    # Escaped here, as to_html leaves the links' and images' markup as it is; to_html writes a None as "None", so missing is "".
+    cells = frame.map(lambda value: "" if pd.isna(value) else html.escape(value) if isinstance(value, str) else value)
+    for col, link in (links or {}).items():
+        cells[col] = [f'<a href="{html.escape(link.format(v))}">{html.escape(str(v)[:12])}</a>' if v else "" for v in frame[col]]
+    if images is not None:
+        cells["samples (best seed)"] = [f'<img class="samples" src="{_png(images[label])}">' if images.get(label) else ""
+                                        for label in frame["configuration"]]
+    table = cells.to_html(index=False, escape=False, float_format="{:.4g}".format, border=0)
+    return table.replace("<thead>", f"<caption>{html.escape(caption)}</caption><thead>", 1)
 
 
 def _grid(c: Comparison, row: pd.Series, caption: str) -> str:
