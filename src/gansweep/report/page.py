@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from gansweep.report.comparison import TOP, Comparison
+from gansweep.report.comparison import TOP, Comparison, tables
 from gansweep.report.read import key_label, value_label
 
 
@@ -54,9 +54,10 @@ def budget_conclusion(c: Comparison) -> list[str]:
     return lines
 
 
-def _png(data: bytes) -> str:
-    """A PNG as an address the page holds itself (the report is one file)."""
-    return f"data:image/png;base64,{base64.b64encode(data).decode()}"
+def _img(kind: str, png: bytes, alt: str | None = None) -> str:
+    """An image of class `kind`, its PNG in its address: the page holds it itself (the report is one file)."""
+    alt = "" if alt is None else f' alt="{html.escape(alt)}"'
+    return f'<img class="{kind}"{alt} src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def _table_html(frame: pd.DataFrame, caption: str, images: dict[str, bytes] | None = None, links: dict[str, str] | None = None) -> str:
@@ -67,7 +68,7 @@ def _table_html(frame: pd.DataFrame, caption: str, images: dict[str, bytes] | No
     for col, link in (links or {}).items():
         cells[col] = [f'<a href="{html.escape(link.format(v))}">{html.escape(str(v)[:12])}</a>' if v else "" for v in frame[col]]
     if images is not None:
-        cells["samples (best seed)"] = [f'<img class="samples" src="{_png(images[label])}">' if images.get(label) else ""
+        cells["samples (best seed)"] = [_img("samples", images[label]) if images.get(label) else ""
                                         for label in frame["configuration"]]
     table = cells.to_html(index=False, escape=False, float_format="{:.4g}".format, border=0)
     return table.replace("<thead>", f"<caption>{html.escape(caption)}</caption><thead>", 1)
@@ -78,7 +79,7 @@ def _grid(c: Comparison, row: pd.Series, caption: str) -> str:
     png = c.samples.get(row["configuration"])
     if png is None:
         return ""
-    return f'<figure><img class="grid" alt="{html.escape(caption)}" src="{_png(png)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+    return f'<figure>{_img("grid", png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
 def first_screen_grids(c: Comparison) -> str:
@@ -105,10 +106,6 @@ def grids_by_level(c: Comparison) -> str:
     return "".join(parts)
 
 
-def _image(path: Path, alt: str) -> str:
-    return f'<img class="plot" alt="{html.escape(alt)}" src="{_png(path.read_bytes())}">'
-
-
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.2em 2em;max-width:1250px;color:#222}
 h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin-top:1.6em}.protocol{color:#555;margin:0 0 .6em}
 .conclusion{background:#eef5ee;border-left:4px solid #3a7d44;padding:.5em 1em;margin:.5em 0}.conclusion p{margin:.3em 0}
@@ -122,14 +119,14 @@ img.grid{width:190px;image-rendering:pixelated;border:1px solid #ccc}figcaption{
 
 def render(c: Comparison, plots: dict[str, Path], hint: str) -> str:
     """The page; `hint` says how to open the MLflow UI that its run links point into."""
-    m = c.objective
+    m, png = c.objective, {name: path.read_bytes() for name, path in plots.items()}
     caption = f"Protocol: {c.protocol or 'none completed'}"
     columns = ["rank", "configuration", "seeds", "pruned", "failed", f"{m}_mean", f"{m}_sd", f"{m}_ci_low", f"{m}_ci_high",
                *[x for x in ("fid_mean", "fid_ci_low", "fid_ci_high", "kid_mean", "kid_ci_low", "kid_ci_high") if not x.startswith(m)],
                "best_seed", "seed_values", "code_versions", "protocol"]
-    pairs = pd.DataFrame([{"configuration A": p.a, "configuration B": p.b, f"B - A ({m.upper()})": p.difference, "95% low": p.low, "95% high": p.high,
-                           "p (Welch)": p.p, "p (Holm)": p.p_holm, "significant": p.significant, "in words": p.sentence(m.upper())}
-                          for p in c.pairs])
+    pairs = tables(c)["pairwise"].rename(columns={"a": "configuration A", "b": "configuration B", "difference": f"B - A ({m.upper()})",
+                                                   "low": "95% low", "high": "95% high", "p": "p (Welch)", "p_holm": "p (Holm)",
+                                                   "sentence": "in words"})
     trials = c.trials[[*(["study"] if c.trials["study"].nunique() > 1 else []), "trial", "state", "configuration", "seed", "fid", "kid", "overrides",
                        "git_commit", "code_sha256", "data_sha256", "mlflow_run_id", "reason"]]
     by_level = grids_by_level(c)
@@ -144,8 +141,8 @@ def render(c: Comparison, plots: dict[str, Path], hint: str) -> str:
            "of k trials with the other hyperparameters drawn at random: the mean minimum over every k-subset of its trials "
            "(exact), with a bootstrap band over the trials (Lucic et al. 2018, Sec. 5). Towards the full budget the curve is "
            "the best trial itself, and its band (a bootstrap of a minimum) is too narrow: trust the left part most.</p>",
-           _image(plots["budget_curves"], "budget curves")] if c.budget_factor else []),
-        f'<div class="row">{_image(plots["fid_by_configuration"], "FID by configuration")}</div>',
+           _img("plot", png["budget_curves"], "budget curves")] if c.budget_factor else []),
+        f'<div class="row">{_img("plot", png["fid_by_configuration"], "FID by configuration")}</div>',
         "<h2>Configurations</h2>",
         _table_html(c.configurations[columns], f"Per configuration over seeds; mean, sd, 95% percentile bootstrap interval. {caption}", c.samples),
         *(["<h2>Samples by choice</h2><p>The best configuration with each level of each choice (its best seed).</p>", by_level] if by_level else []),
@@ -153,12 +150,12 @@ def render(c: Comparison, plots: dict[str, Path], hint: str) -> str:
         "95% t-intervals with the seed-to-seed variance pooled over the cells (the ANOVA error term).</p>",
         _table_html(c.marginal, f"Marginal {m.upper()} per level. {caption}") if not c.marginal.empty
         else "<p>No categorical factor with two measured levels.</p>",
-        _image(plots["marginal_effects"], "marginal effects") if not c.marginal.empty else "",
+        _img("plot", png["marginal_effects"], "marginal effects") if not c.marginal.empty else "",
         f"<h2>Pairwise comparisons of the top {TOP}</h2><p>Welch's t-test (unequal variances) per pair, p-values corrected with Holm's "
         "step-down method over the pairs shown; +- is half the 95% interval of the difference (not corrected: trust the Holm p-value).</p>",
         _table_html(pairs, f"B - A > 0: A is better. {caption}") if len(pairs) else "<p>Fewer than two configurations to compare.</p>",
         "<h2>Over training and across seeds</h2>",
-        f'<div class="row">{_image(plots["fid_over_training"], "FID over training")}{_image(plots["seed_spread"], "seed spread")}</div>',
+        f'<div class="row">{_img("plot", png["fid_over_training"], "FID over training")}{_img("plot", png["seed_spread"], "seed spread")}</div>',
         "<h2>Reproduce every number</h2><p>Each trial is the pipeline's train and evaluate code on the study's params (its "
         "<code>overrides</code> on top of them; see <code>runs.csv</code>). Its MLflow run holds all params, the code "
         "(git commit, gansweep.code_sha256), the data hash and the model. The links open in the MLflow UI: "
