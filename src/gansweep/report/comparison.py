@@ -52,10 +52,9 @@ class Comparison:
 
 
 def _summary(values: pd.Series, seed: int) -> dict:
-    values = values.dropna().to_numpy(float)
-    low, high = stats.bootstrap_interval(values, seed=seed) if len(values) else (math.nan, math.nan)
-    return {"mean": values.mean() if len(values) else math.nan, "sd": values.std(ddof=1) if len(values) > 1 else math.nan,
-            "ci_low": low, "ci_high": high}
+    values = values.dropna().astype(float)  # pandas: the mean of none and the sd of one are NaN
+    low, high = stats.bootstrap_interval(values.to_numpy(), seed=seed) if len(values) else (math.nan, math.nan)
+    return {"mean": values.mean(), "sd": values.std(), "ci_low": low, "ci_high": high}
 
 
 def configurations(trials: pd.DataFrame, factors: list[str], objective: str, main: str | None) -> pd.DataFrame:
