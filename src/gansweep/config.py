@@ -23,7 +23,6 @@ from gansweep.nn.norms import NORMS
 from gansweep import space
 from gansweep.overrides import with_overrides  # noqa: F401  (also the config's public API)
 from gansweep.registry import ConfigError, Registry
-from gansweep.space import Range
 
 
 class Section(BaseModel):
@@ -74,8 +73,6 @@ class ModelConfig(Section):
     batch_norm_momentum: float = Field(gt=0, lt=1)
     g_dropout: float = Field(ge=0, lt=1)
     d_dropout: float = Field(ge=0, lt=1)
-
-
 
 
 class LossConfig(Section):
@@ -170,14 +167,10 @@ class MetricsConfig(Section):
     def _samples_are_large_enough(self):
         smallest = min(self.reference_images, self.generated_images)
         if self.kid_subset_size > smallest:
-            raise ValueError(
-                f"kid_subset_size ({self.kid_subset_size}) must not exceed reference_images and generated_images ({smallest})"
-            )
+            raise ValueError(f"kid_subset_size ({self.kid_subset_size}) must not exceed reference_images and generated_images ({smallest})")
         if self.precision_recall_k >= smallest:
-            raise ValueError(
-                f"precision_recall_k ({self.precision_recall_k}) must be below reference_images and generated_images "
-                f"({smallest}): each image needs k other images for its k-NN radius"
-            )
+            raise ValueError(f"precision_recall_k ({self.precision_recall_k}) must be below reference_images and generated_images "
+                             f"({smallest}): each image needs k other images for its k-NN radius")
         return self
 
 
@@ -218,51 +211,30 @@ class RunConfig(Section):
     tracking: TrackingConfig
 
     @model_validator(mode="after")
-    def _split_exists(self):
+    def _sections_agree(self):
+        """The checks across sections, in the order they are reported: the first that fails is the error."""
         splits = DATASETS.get(self.data.dataset).splits
         if self.metrics.reference_split not in splits:
-            raise ValueError(
-                f"metrics.reference_split: {self.data.dataset} has no {self.metrics.reference_split!r} split; "
-                f"choose one of: {', '.join(splits)}"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _architecture_takes_the_images(self):
+            raise ValueError(f"metrics.reference_split: {self.data.dataset} has no {self.metrics.reference_split!r} split; "
+                             f"choose one of: {', '.join(splits)}")
         check_architecture(self.resolved_model(), self.data.image_shape())
-        return self
-
-    @model_validator(mode="after")
-    def _batches_split_over_devices(self):
-        devices = self.compute.devices
-        if self.train.batch_size % devices:
-            raise ValueError(f"train.batch_size ({self.train.batch_size}) must be a multiple of compute.devices ({devices}): "
+        if self.train.batch_size % self.compute.devices:
+            raise ValueError(f"train.batch_size ({self.train.batch_size}) must be a multiple of compute.devices ({self.compute.devices}): "
                              "each device trains on an equal share of every batch")
-        return self
-
-    @model_validator(mode="after")
-    def _penalties_need_per_image_critics(self):
-        recipe = self.recipe()
+        recipe = self.recipe()  # the per-image penalties: gradient_penalty (the loss's recipe when null) and r1
         penalties = [name for name, weight in (("gradient_penalty", recipe.gradient_penalty), ("r1", self.regularization.r1)) if weight]
         if penalties and recipe.d_norm == "batch":
-            raise ValueError(
-                f"the discriminator uses batch norm (model.d_norm, or the loss's recipe when null) but "
-                f"regularization.{penalties[0]} penalises per-image critic gradients, "
-                "which batch norm couples across the batch (Gulrajani et al. 2017, Sec. 4): "
-                "set model.d_norm to layer, instance or none"
-            )
+            raise ValueError(f"the discriminator uses batch norm (model.d_norm, or the loss's recipe when null) but regularization.{penalties[0]} "
+                             "penalises per-image critic gradients, which batch norm couples across the batch (Gulrajani et al. 2017, Sec. 4): "
+                             "set model.d_norm to layer, instance or none")
         return self
 
     def recipe(self):
         """The loss's recipe with every value that params.yaml sets (train.*, model.d_norm,
         regularization.gradient_penalty)."""
-        overrides = {
-            "d_norm": self.model.d_norm,
-            "gradient_penalty": self.regularization.gradient_penalty,
-            **{key: getattr(self.train, key) for key in ("n_critic", "lr_g", "lr_d", "beta1", "beta2", "optimizer")},
-        }
-        recipe = LOSSES.get(self.loss.name).recipe
-        return dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+        overrides = {"d_norm": self.model.d_norm, "gradient_penalty": self.regularization.gradient_penalty,
+                     **{key: getattr(self.train, key) for key in ("n_critic", "lr_g", "lr_d", "beta1", "beta2", "optimizer")}}
+        return dataclasses.replace(LOSSES.get(self.loss.name).recipe, **{k: v for k, v in overrides.items() if v is not None})
 
     def resolved_model(self) -> ModelConfig:
         """The model section with the recipe's choices filled in (what the networks are built from)."""
@@ -320,7 +292,7 @@ class SearchConfig(Section):
         for key, spec in value.items():
             if isinstance(spec, dict):
                 try:
-                    spec = Range.model_validate(spec)
+                    spec = space.Range.model_validate(spec)
                 except ValidationError as err:
                     first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]  # a typo explains the rest
                     field = "".join(f".{p}" for p in first["loc"])
@@ -362,11 +334,10 @@ def _check(registry: Registry, value: Any) -> str:
 def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     flat = {}
     for key, value in tree.items():
-        name = f"{prefix}{key}"
         if isinstance(value, dict) and value:
-            flat.update(flatten(value, name + "."))
+            flat.update(flatten(value, f"{prefix}{key}."))
         else:
-            flat[name] = value
+            flat[f"{prefix}{key}"] = value
     return flat
 
 

@@ -18,6 +18,8 @@ from gansweep.metrics.kid import kernel_inception_distance
 from gansweep.metrics.precision_recall import precision_recall
 from gansweep.protocol import REPORT, SELECTION, latent_seed
 
+logits_weight = functools.lru_cache(maxsize=1)(load_logits_weight)  # the one download, once per process
+
 
 @torch.no_grad()
 def generated_batches(generator, n: int, seed: int, batch_size: int = 50):
@@ -70,11 +72,6 @@ def selection_score(generator, selection: dict, cfg: Config) -> dict:
                                   cfg.compute.inception, cfg.compute.selection_scorer == "fast")
     metrics = _fid_kid(features, selection, m, min(m.kid_subset_size, n, len(selection["features"])))
     return {"kid": metrics["kid"], "fid": metrics["fid"]}
-
-
-@functools.lru_cache(maxsize=1)
-def logits_weight() -> np.ndarray:
-    return load_logits_weight()
 
 
 def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict, metrics_path: Path, samples_path: Path) -> dict:

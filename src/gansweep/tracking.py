@@ -49,16 +49,12 @@ def workspace_root(cwd: str | Path | None = None) -> Path:
 
 def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI when set (a server, say), else the SQLite store in <workspace>/mlruns."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    return f"sqlite:///{workspace_root() / 'mlruns' / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{workspace_root() / 'mlruns' / 'mlflow.db'}"
 
 
 def local_store(uri: str) -> Path | None:
     """The folder of a SQLite store (its artifacts live beside the database), else None."""
-    if uri.startswith("sqlite:///"):
-        return Path(uri.removeprefix("sqlite:///")).parent
-    return None
+    return Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else None
 
 
 def client(uri: str | None = None):
@@ -93,16 +89,12 @@ def check_store(uri: str, timeout: float = 5.0) -> None:
                 response.read()
         except urllib.error.HTTPError:
             pass  # it answered: reachable (a 401 or 403 is the client's credentials' business)
-        except (urllib.error.URLError, OSError) as err:
+        except OSError as err:  # URLError (refused, unknown host) is one, and so is a timeout
             reason = getattr(err, "reason", err)
-            raise TrackingError(
-                f"MLflow tracking server {uri} is unreachable ({reason}): start it, or fix or unset MLFLOW_TRACKING_URI"
-            ) from None
+            raise TrackingError(f"MLflow tracking server {uri} is unreachable ({reason}): start it, or fix or unset MLFLOW_TRACKING_URI") from None
     elif scheme in ("", "file"):
-        raise TrackingError(
-            f"MLflow tracking URI {uri}: the file store is deprecated and MLflow 3 refuses it; "
-            "use sqlite:///<path>/mlflow.db or a server (http://...)"
-        )
+        raise TrackingError(f"MLflow tracking URI {uri}: the file store is deprecated and MLflow 3 refuses it; "
+                            "use sqlite:///<path>/mlflow.db or a server (http://...)")
 
 
 def experiment_id(mlflow_client, name: str) -> str:
@@ -210,19 +202,17 @@ def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:
     new = mlflow_client.create_run(
         run.info.experiment_id, run_name=f"{run.info.run_name} [{changed}]", tags={**tags, "gansweep.train_run_id": run_id}
     ).info.run_id
-    params = {**run.data.params, **wanted}
-    items = [Param(key, value) for key, value in params.items()]
-    for start in range(0, len(items), 100):  # the store's limit per batch
-        mlflow_client.log_batch(new, params=items[start : start + 100])
+    # MlflowClient.log_batch splits the params into batches within the store's limit (100 per call).
+    mlflow_client.log_batch(new, params=[Param(key, value) for key, value in {**run.data.params, **wanted}.items()])
     return new
 
 
 def ui_hint(uri: str, experiment: str) -> str:
     """How to look at an experiment's runs, sorted by FID."""
+    link = runs_link(ui_base(uri), experiment)
     if urlsplit(uri).scheme in ("http", "https"):
-        return runs_link(ui_base(uri), experiment)
-    shown = uri if local_store(uri) is not None else "<hidden>"
-    return f"mlflow ui --backend-store-uri {shown}  then open {runs_link(ui_base(uri), experiment)}"
+        return link
+    return f"mlflow ui --backend-store-uri {uri if local_store(uri) is not None else '<hidden>'}  then open {link}"
 
 
 def ui_base(uri: str) -> str:
