@@ -128,6 +128,34 @@ def test_periodic_evaluation_keeps_the_best_generator(data_path, tmp_path, store
     assert same == (epoch_at[best.step] == 2)
 
 
+def test_a_score_that_stops_training_is_in_mlflow_first(data_path, tmp_path, store):
+    """A study's pruner stops a trial from on_score: the score it stopped on is already logged."""
+    import optuna
+    from mlflow.tracking import MlflowClient
+
+    from gansweep.metrics.fid import save_statistics
+    from gansweep.metrics.inception import inception_features, iterate
+    from gansweep.protocol import SELECTION, describe
+
+    images, _ = prepared.load(data_path)
+    features = inception_features(iterate(images[:8]), total=8, device="cpu")
+    cfg = tiny(train={"epochs": 3, "eval_every_n_epochs": 1, "eval_images": 6, "eval_reference_images": 8},
+               metrics={"kid_subset_size": 4, "kid_subsets": 2, "reference_images": 8, "generated_images": 8})
+    save_statistics(tmp_path / "selection.npz", features, **describe(cfg, SELECTION))
+    heard = []
+
+    def prune(epoch, metrics):
+        heard.append((epoch, metrics["kid"]))
+        raise optuna.TrialPruned("pruned")
+
+    with pytest.raises(optuna.TrialPruned):
+        train(cfg, data_path, tmp_path / "m", tmp_path / "m", selection_path=tmp_path / "selection.npz", on_score=prune)
+    client = MlflowClient(store)
+    [run] = client.search_runs([client.get_experiment_by_name(cfg.tracking.experiment).experiment_id])
+    assert run.info.status == "KILLED" and [epoch for epoch, _ in heard] == [0]
+    assert [m.value for m in client.get_metric_history(run.info.run_id, "eval_kid")] == pytest.approx([heard[0][1]], rel=1e-6)
+
+
 def test_without_periodic_evaluation_the_last_generator_is_the_best(data_path, tmp_path, store):
     result = train(tiny(train={"eval_every_n_epochs": 0}), data_path, tmp_path / "m", tmp_path / "m")
     assert result["best_epoch"] == result["last_epoch"] == 0
