@@ -17,7 +17,8 @@ from gansweep.augment import AUGMENTS
 from gansweep.data.sources import DATASETS
 from gansweep.losses import LOSSES, OPTIMIZERS, build_loss
 from gansweep.metrics.inception import CONVENTIONS, RUNTIMES
-from gansweep.nn.activations import ACTIVATIONS, OUTPUTS
+from gansweep.nn.activations import ACTIVATIONS
+from gansweep.nn.outputs import OUTPUTS
 from gansweep.nn.networks import ARCHITECTURES, check_architecture
 from gansweep.nn.norms import NORMS
 from gansweep import space

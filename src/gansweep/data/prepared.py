@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Sampler, TensorDataset
 
-from gansweep.nn.activations import OUTPUTS
+from gansweep.nn.outputs import OUTPUTS
 from gansweep.paths import reading
 from gansweep.seeding import stream_seed
 

@@ -5,27 +5,11 @@ config (for slopes and alphas) and returns a fresh module.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import nn
 
 from gansweep.registry import Registry
 
 ACTIVATIONS: Registry = Registry("activation")
-OUTPUTS: Registry = Registry("output")  # model.g_output
-
-
-@dataclass(frozen=True)
-class Output:
-    """The generator's last activation and the range of its values, which real images are scaled to."""
-
-    module: type
-    low: float
-    high: float
-
-
-OUTPUTS.register("tanh")(Output(nn.Tanh, -1.0, 1.0))
-OUTPUTS.register("sigmoid")(Output(nn.Sigmoid, 0.0, 1.0))
 
 
 # The activations without parameters or settings.

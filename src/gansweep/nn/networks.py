@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from gansweep.nn.activations import OUTPUTS
+from gansweep.nn.outputs import OUTPUTS
 from gansweep.nn.dcgan import DCGAN
 from gansweep.nn.infogan import InfoGAN
 from gansweep.nn.parts import Parts
