@@ -316,10 +316,7 @@ class Config(RunConfig):
 
     @model_validator(mode="after")
     def _space_fits_the_params(self):
-        try:
-            space.check(self.search.space, self.run_config(), self.search.sampler)
-        except ValueError as err:
-            raise ValueError(f"search.{err}") from None
+        space.check(self.search.space, self.run_config(), self.search.sampler)
         return self
 
     def run_config(self) -> RunConfig:

@@ -73,11 +73,12 @@ def _field(run_config_class, key: str):
     """The pydantic field behind a dotted key, or a one-line error (as `check` says it) naming the valid keys."""
     section, _, name = key.partition(".")
     if section not in SEARCHABLE:
-        raise ValueError(f"space.{key}: only {', '.join(SEARCHABLE)} keys can be searched (data and metrics are the study's fixed ground)")
+        raise ValueError(f"search.space.{key}: only {', '.join(SEARCHABLE)} keys can be searched "
+                         "(data and metrics are the study's fixed ground)")
     model = run_config_class.model_fields[section].annotation
     if name not in model.model_fields or name == "options":
         valid = [f"{section}.{n}" for n in model.model_fields if n != "options"]
-        raise ValueError(f"space.{key}: unknown key; valid keys here: {', '.join(valid)}"
+        raise ValueError(f"search.space.{key}: unknown key; valid keys here: {', '.join(valid)}"
                          + (", loss.options.<loss>.<option>" if section == "loss" else ""))
     return model.model_fields[name]
 
@@ -94,10 +95,10 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
     from gansweep.losses import LOSSES, build_loss
 
     if not space:
-        raise ValueError("space: empty; give at least one key")
+        raise ValueError("search.space: empty; give at least one key")
     run_class, dump = type(base), base.model_dump()
     for key, spec in space.items():
-        where = f"space.{key}"
+        where = f"search.space.{key}"
         if isinstance(spec, list):
             if not spec:
                 raise ValueError(f"{where}: empty choice list")
