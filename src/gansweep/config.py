@@ -376,8 +376,6 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
     except ValidationError as err:
         # One line per problem, the first is what the user fixes first.
         raise ConfigError(f"{source}: " + explain(err)) from None
-    except ConfigError as err:
-        raise ConfigError(f"{source}: {err}") from None
 
 
 def read_params(path: str | Path = "params.yaml") -> dict:
