@@ -146,13 +146,10 @@ def suggest(trial, space: dict[str, Spec], run_class) -> dict[str, Any]:
     `loss.options.<loss>.<option>` keys become the whole `loss.options` mapping of the trial's loss
     (replacing params.yaml's, which may belong to another loss)."""
     params = {key: _suggest(trial, key, spec, _is_int(_field(run_class, key))) for key, spec in space.items() if not key.startswith(OPTIONS)}
-    loss, options = params.get("loss.name"), {}
-    for key, spec in space.items():
-        of, _, option = key.removeprefix(OPTIONS).partition(".")
-        if key.startswith(OPTIONS) and of == loss:
-            options[option] = _suggest(trial, key, spec, False)
-    if options or loss is not None:
-        params["loss.options"] = options
+    if "loss.name" in params:
+        prefix = f"{OPTIONS}{params['loss.name']}."
+        params["loss.options"] = {key.removeprefix(prefix): _suggest(trial, key, spec, False)
+                                  for key, spec in space.items() if key.startswith(prefix)}
     return params
 
 
@@ -174,8 +171,7 @@ def grid_size(space: dict[str, Spec]) -> int:
     losses = space.get("loss.name")
     if not isinstance(losses, list):
         return total
-    per_loss = (math.prod(points(spec) for key, spec in space.items()
-                          if key.startswith(OPTIONS) and key.removeprefix(OPTIONS).partition(".")[0] == loss) for loss in losses)
+    per_loss = (math.prod(points(spec) for key, spec in space.items() if key.startswith(f"{OPTIONS}{loss}.")) for loss in losses)
     return total * sum(per_loss)
 
 
