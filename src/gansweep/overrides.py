@@ -17,8 +17,7 @@ def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
     merged = copy.deepcopy(raw)
     for key, value in overrides.items():
         if isinstance(value, dict) and "." not in key and isinstance(merged.get(key), dict):
-            merged[key].update(copy.deepcopy(value))
-            continue
+            value = {**merged[key], **value}  # a section: its values replaced one by one
         if key.startswith(SPACE):  # search.space.train.lr_g: the space's key is train.lr_g
             parents, leaf = ["search", "space"], key.removeprefix(SPACE)
         else:
