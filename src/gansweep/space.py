@@ -121,14 +121,14 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
             if isinstance(spec, Range) and integer and not all(float(v).is_integer() for v in (spec.low, spec.high, spec.step or 1)):
                 raise ValueError(f"{where}: {key} is an integer; give integer low, high and step")
             for value in values:
-                _check_value(run_class, dump, key, value, where)
+                _check_value(run_class, dump, key, value, integer, where)
         if sampler == "grid" and isinstance(spec, Range) and spec.step is None and not integer:
             raise ValueError(f"{where}: the grid sampler enumerates its points: give a choice list or a range with a step")
 
 
-def _check_value(run_class, dump: dict, key: str, value, where: str) -> None:
+def _check_value(run_class, dump: dict, key: str, value, integer: bool, where: str) -> None:
     try:
-        run_class.model_validate(with_overrides(dump, {key: int(value) if isinstance(value, float) and _is_int(_field(run_class, key)) else value}))
+        run_class.model_validate(with_overrides(dump, {key: int(value) if integer and isinstance(value, float) else value}))
     except ValidationError as err:
         loc = tuple(key.split("."))
         for error in err.errors():
