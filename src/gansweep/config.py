@@ -231,8 +231,7 @@ class RunConfig(Section):
         return self
 
     def recipe(self):
-        """The loss's recipe with every value that params.yaml sets (train.*, model.d_norm,
-        regularization.gradient_penalty)."""
+        """The loss's recipe, with the values that params.yaml sets (not null) in its place."""
         overrides = {"d_norm": self.model.d_norm, "gradient_penalty": self.regularization.gradient_penalty,
                      **{key: getattr(self.train, key) for key in ("n_critic", "lr_g", "lr_d", "beta1", "beta2", "optimizer")}}
         return dataclasses.replace(LOSSES.get(self.loss.name).recipe, **{k: v for k, v in overrides.items() if v is not None})

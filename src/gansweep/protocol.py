@@ -22,7 +22,6 @@ _STREAMS = {REPORT: 0, SELECTION: 1}
 
 
 def latent_seed(metrics_seed: int, purpose: str) -> int:
-    """Seed of the latent stream for `purpose`."""
     return stream_seed(metrics_seed, _STREAMS[purpose])
 
 
