@@ -9,9 +9,8 @@ the ground every trial of a study is measured on. A loss's own options are keyed
 from __future__ import annotations
 
 import math
-import typing
 import warnings
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -66,7 +65,7 @@ class Range(BaseModel):
         return self
 
 
-Spec = typing.Union[list, Range]
+Spec = list | Range
 
 
 def _field(run_config_class, key: str):
@@ -84,7 +83,7 @@ def _field(run_config_class, key: str):
 
 
 def _is_int(field) -> bool:
-    kinds = set(typing.get_args(field.annotation)) or {field.annotation}
+    kinds = set(get_args(field.annotation)) or {field.annotation}
     return int in kinds and float not in kinds
 
 
