@@ -18,10 +18,8 @@ def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
     for key, value in overrides.items():
         if isinstance(value, dict) and "." not in key and isinstance(merged.get(key), dict):
             value = {**merged[key], **value}  # a section: its values replaced one by one
-        if key.startswith(SPACE):  # search.space.train.lr_g: the space's key is train.lr_g
-            parents, leaf = ["search", "space"], key.removeprefix(SPACE)
-        else:
-            *parents, leaf = key.split(".")
+        # search.space.train.lr_g: the space's key is train.lr_g
+        *parents, leaf = key.split(".", 2 if key.startswith(SPACE) else -1)
         node = merged
         for part in parents:
             node = node.setdefault(part, {})
