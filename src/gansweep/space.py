@@ -129,9 +129,8 @@ def _check_value(run_class, dump: dict, key: str, value, integer: bool, where: s
     try:
         run_class.model_validate(with_overrides(dump, {key: int(value) if integer and isinstance(value, float) else value}))
     except ValidationError as err:
-        loc = tuple(key.split("."))
         for error in err.errors():
-            if tuple(str(p) for p in error["loc"]) == loc:  # the value itself is wrong, not its combination
+            if ".".join(str(p) for p in error["loc"]) == key:  # the value itself is wrong, not its combination
                 message = error["msg"].removeprefix("Value error, ")
                 shown = "got" in message or "unknown" in message or "expected" in message
                 raise ValueError(f"{where}: {message}" if shown else f"{where}: {message}, got {value!r}") from None
