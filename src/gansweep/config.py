@@ -294,7 +294,7 @@ class SearchConfig(Section):
                 try:
                     spec = space.Range.model_validate(spec)
                 except ValidationError as err:
-                    first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]  # a typo explains the rest
+                    first = min(err.errors(), key=lambda e: e["type"] != "extra_forbidden")  # a typo explains the rest
                     field = "".join(f".{p}" for p in first["loc"])
                     message = first["msg"].removeprefix("Value error, ")
                     if first["type"] == "extra_forbidden":
