@@ -19,8 +19,6 @@ TOP = 5  # configurations compared pairwise
 
 @dataclass
 class Comparison:
-    """Everything the report shows, as tables."""
-
     study: str
     sampler: str
     objective: str
