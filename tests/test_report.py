@@ -319,7 +319,7 @@ def test_fid_curves_are_read_by_epoch_on_either_step_axis(tmp_path):
     from gansweep.report import compare
 
     study, client = make_grid(tmp_path, extra=False)
-    curves = compare(study, client).curves
+    curves = compare([study], client).curves
     assert set(curves["trial"]) == set(range(12))
     for trial, group in curves.groupby("trial"):
         assert list(group["epoch"]) == [1, 2, 3], trial

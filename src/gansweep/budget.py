@@ -94,8 +94,6 @@ def compare_levels(values: dict[str, list[float]], draws: int = 2000, seed: int 
     verdicts = []
     for a, b in itertools.combinations(values, 2):
         n = min(len(values[a]), len(values[b]))
-        if n == 0:
-            continue
         low, high = np.quantile(boots[a][:, :n] - boots[b][:, :n], [alpha, 1 - alpha], axis=0)
         verdicts.append(Verdict(a, b, [k + 1 for k in range(n) if high[k] < 0], [k + 1 for k in range(n) if low[k] > 0], n))
     return curves, verdicts

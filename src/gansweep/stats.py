@@ -73,15 +73,14 @@ def pairwise(groups: dict[str, list[float]], alpha: float = 0.05) -> list[Pair]:
     rows = []
     for a, b in itertools.combinations(groups, 2):
         x, y = np.asarray(groups[a], float), np.asarray(groups[b], float)
-        difference = float(y.mean() - x.mean())
-        if min(len(x), len(y)) < 2 or (x.std() == 0 and y.std() == 0):
-            rows.append([a, b, difference, np.nan, np.nan, np.nan])
-            continue
-        test = stats.ttest_ind(y, x, equal_var=False)
-        interval = test.confidence_interval(CONFIDENCE)
-        rows.append([a, b, difference, float(interval.low), float(interval.high), float(test.pvalue)])
+        low = high = p = np.nan  # not tested
+        if min(len(x), len(y)) >= 2 and (x.std() != 0 or y.std() != 0):
+            test = stats.ttest_ind(y, x, equal_var=False)
+            low, high = test.confidence_interval(CONFIDENCE)
+            p = test.pvalue
+        rows.append([a, b, float(y.mean() - x.mean()), float(low), float(high), float(p)])
     tested = [i for i, row in enumerate(rows) if not np.isnan(row[5])]
-    adjusted = dict(zip(tested, holm([rows[i][5] for i in tested]))) if tested else {}
+    adjusted = dict(zip(tested, holm([rows[i][5] for i in tested])))
     return [Pair(a, b, d, lo, hi, p, float(adjusted.get(i, np.nan)), bool(adjusted.get(i, 1.0) < alpha))
             for i, (a, b, d, lo, hi, p) in enumerate(rows)]
 
@@ -108,16 +107,12 @@ def marginal_effects(cells: dict[tuple, list[float]], factors: list[str]) -> lis
     for f, factor in enumerate(factors):
         for level in dict.fromkeys(key[f] for key in keys):
             mask = np.array([key[f] == level for key in keys])
-            mean_weights = mask / mask.sum()
-            effect_weights = mean_weights - 1 / len(keys)
-            half_mean = quantile * np.sqrt(pooled * np.sum(mean_weights**2 / sizes))
-            half_effect = quantile * np.sqrt(pooled * np.sum(effect_weights**2 / sizes))
-            mean, effect = float(mean_weights @ means), float(effect_weights @ means)
-            rows.append({
-                "factor": factor, "level": level, "cells": int(mask.sum()),
-                "mean": mean, "mean_low": mean - half_mean, "mean_high": mean + half_mean,
-                "effect": effect, "effect_low": effect - half_effect, "effect_high": effect + half_effect,
-            })
+            row = {"factor": factor, "level": level, "cells": int(mask.sum())}
+            for name, weights in (("mean", mask / mask.sum()), ("effect", mask / mask.sum() - 1 / len(keys))):
+                value = float(weights @ means)
+                half = quantile * np.sqrt(pooled * np.sum(weights**2 / sizes))
+                row.update({name: value, f"{name}_low": value - half, f"{name}_high": value + half})
+            rows.append(row)
     return rows
 
 

@@ -19,8 +19,6 @@ TOP = 5  # configurations compared pairwise
 
 @dataclass
 class Comparison:
-    """Everything the report shows, as tables."""
-
     study: str
     sampler: str
     objective: str
@@ -51,12 +49,6 @@ class Comparison:
         return self.trials[(self.trials["state"] == "COMPLETE") & (self.trials["protocol"] == self.protocol)]
 
 
-def _summary(values: pd.Series, seed: int) -> dict:
-    values = values.dropna().astype(float)  # pandas: the mean of none and the sd of one are NaN
-    low, high = stats.bootstrap_interval(values.to_numpy(), seed=seed) if len(values) else (math.nan, math.nan)
-    return {"mean": values.mean(), "sd": values.std(), "ci_low": low, "ci_high": high}
-
-
 def configurations(trials: pd.DataFrame, factors: list[str], objective: str, main: str | None) -> pd.DataFrame:
     """One row per configuration and protocol; a trial that never finished (no protocol) counts
     with its configuration under the main protocol."""
@@ -66,7 +58,10 @@ def configurations(trials: pd.DataFrame, factors: list[str], objective: str, mai
         row = {"configuration": label, **{key: group[key].iloc[0] for key in factors},
                "seeds": len(complete), "pruned": int((group["state"] == "PRUNED").sum()), "failed": int((group["state"] == "FAIL").sum())}
         for metric in ("fid", "kid"):
-            row.update({f"{metric}_{name}": value for name, value in _summary(complete[metric], seed=len(rows)).items()})
+            values = complete[metric].dropna().astype(float)  # pandas: the mean of none and the sd of one are NaN
+            low, high = stats.bootstrap_interval(values.to_numpy(), seed=len(rows))  # NaN without two distinct values
+            summary = {"mean": values.mean(), "sd": values.std(), "ci_low": low, "ci_high": high}
+            row.update({f"{metric}_{name}": value for name, value in summary.items()})
         best = complete.loc[complete[objective].idxmin()] if len(complete) else {}
         row.update({"best_seed": best.get("seed"), "best_trial": best.get("trial"), "best_run_id": best.get("mlflow_run_id"),
                     "seed_values": " ".join(f"{s}:{v:.4g}" for s, v in zip(complete["seed"], complete[objective])),
@@ -77,8 +72,7 @@ def configurations(trials: pd.DataFrame, factors: list[str], objective: str, mai
     return table
 
 
-def compare(studies: optuna.Study | list[optuna.Study], client) -> Comparison:
-    studies = studies if isinstance(studies, list) else [studies]
+def compare(studies: list[optuna.Study], client) -> Comparison:
     trials, curves, identity, notes = read_studies(studies, client)
     name = " + ".join(s.study_name for s in studies)
     if trials.empty:

@@ -24,9 +24,7 @@ def conclusion(c: Comparison) -> list[str]:
     interval = "" if math.isnan(best[f"{m}_ci_low"]) else f", 95% interval {best[f'{m}_ci_low']:.4g} to {best[f'{m}_ci_high']:.4g}"
     lines = [f"Lowest {metric}: {best['configuration']}: {best[f'{m}_mean']:.4g} (mean of {best['seeds']} seed(s){interval})."]
     if c.pairs:
-        first = next((p for p in c.pairs if {p.a, p.b} == set(ranked["configuration"].iloc[:2])), None)
-        if first is not None:
-            lines.append(first.sentence(metric) + ".")
+        lines.append(c.pairs[0].sentence(metric) + ".")  # the first pair: the best two (pairs of the top in rank order)
         tested = [p for p in c.pairs if not math.isnan(p.p)]
         significant = [p for p in tested if p.significant]
         lines.append(f"Among the top {min(TOP, len(ranked))}: {len(significant)} of {len(tested)} pairwise differences are significant "

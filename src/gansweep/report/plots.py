@@ -11,7 +11,6 @@ from gansweep.report.read import key_label
 
 
 def plots(c: Comparison, folder: Path) -> dict[str, Path]:
-    """Draws each plot into folder/<name>.png; returns name -> path."""
     drawn = {"fid_by_configuration": bars, "seed_spread": seed_spread, "fid_over_training": curves, "marginal_effects": marginal,
              **({"budget_curves": budget_curves} if c.budget_factor else {})}
     paths = {name: folder / f"{name}.png" for name in drawn}

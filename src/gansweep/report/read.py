@@ -144,8 +144,7 @@ def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.
     factors = [key for key in space if key != SEED]
     frames, curve_frames = zip(*[read_trials(study, client, factors) for study in studies])
     notes = [f"The studies start from different values of {', '.join(differ)}: compared as factors."] if differ else []
-    samplers = sorted({identity["sampler"] for identity in identities})
-    joined = {**first, "space": space, "sampler": samplers[0] if len(samplers) == 1 else " + ".join(samplers)}
+    joined = {**first, "space": space, "sampler": " + ".join(sorted({identity["sampler"] for identity in identities}))}
     if any(identity.get("budget_factor") != first.get("budget_factor") for identity in identities):
         joined.pop("budget_factor", None)
     return pd.concat(frames, ignore_index=True), pd.concat(curve_frames, ignore_index=True), joined, notes
