@@ -8,10 +8,7 @@ weights (gansweep.ema) is the generator that samples and scores.
 """
 from __future__ import annotations
 
-import random
-
 import lightning.pytorch as pl
-import numpy as np
 import torch
 
 from gansweep import ema, regularizers
@@ -27,27 +24,6 @@ FINITE_CHECK_EVERY = 32  # steps between finiteness checks on a GPU (each check 
 
 class NonFiniteLossError(FloatingPointError):
     pass
-
-
-def rng_states() -> dict:
-    """The global random states, as tensors and plain values (loadable with weights_only)."""
-    kind, keys, position, has_gauss, gauss = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, gauss],
-        "python": random.getstate(),
-    }
-
-
-def set_rng_states(states: dict) -> None:
-    torch.set_rng_state(states["torch"])
-    if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    kind, keys, position, has_gauss, gauss = states["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, gauss))
-    version, state, gauss = states["python"]
-    random.setstate((version, tuple(state), gauss))
 
 
 class GAN(pl.LightningModule):
@@ -183,14 +159,18 @@ class GAN(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint):
         # What Lightning's checkpoint lacks for an exact resume: the run-wide critic step count, the
-        # loss's own state (BEGAN's k_t) and the global random streams (latents, dropout).
-        checkpoint["gansweep"] = {"critic_steps": self.critic_steps, "loss": self.objective.state_dict(), "rng": rng_states()}
+        # loss's own state (BEGAN's k_t) and torch's global random streams (latents, dropout, augmentation;
+        # nothing in training draws from numpy's or Python's).
+        rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        checkpoint["gansweep"] = {"critic_steps": self.critic_steps, "loss": self.objective.state_dict(), "rng": rng}
 
     def on_load_checkpoint(self, checkpoint):
         state = checkpoint["gansweep"]
         self.critic_steps = state["critic_steps"]
         self.objective.load_state_dict(state["loss"])
-        set_rng_states(state["rng"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
 
     def configure_optimizers(self):
         r = self.recipe
