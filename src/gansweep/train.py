@@ -18,7 +18,7 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -109,8 +109,6 @@ def training_device(compute) -> torch.device:
 
 def fit_settings(cfg: Config) -> dict:
     """The Trainer arguments that decide where and how fast training runs (compute.*)."""
-    from lightning.pytorch.callbacks import TQDMProgressBar
-
     compute, device = cfg.compute, training_device(cfg.compute)
     settings = {
         "accelerator": device.type if device.type == "cpu" else "gpu",
@@ -194,7 +192,6 @@ def _log_dataset(client, run_id: str, cfg: Config, images, data_path: Path, dige
 def _log_model(client, run_id: str, generator_path: Path) -> None:
     """The selected generator as an MLflow model, `mlflow.pytorch.load_model("runs:/<run>/generator")`:
     latents (N, latent_dim) float32 in, images (N, C, H, W) in the generator's output range out."""
-    import mlflow
     import mlflow.pytorch
     import numpy as np
     from mlflow.models import infer_signature
