@@ -55,25 +55,17 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
-def run_name(cfg: Config) -> str:
-    m = cfg.resolved_model()
-    return f"{cfg.loss.name} G:{m.g_activation}/{m.g_norm} D:{m.d_activation}/{m.d_norm}"
-
-
 # What training reads: dvc.yaml lists the same params for the `train` stage (a test checks it).
 TRAINING_SECTIONS = ("data", "model", "loss", "regularization", "train", "compute")
 SELECTION_METRICS = ("convention", "kid_subsets", "kid_subset_size", "seed")  # the periodic selection's
 
 
-def training_params(cfg: Config) -> dict:
-    dump = cfg.model_dump()
-    return {**{key: dump[key] for key in TRAINING_SECTIONS}, "metrics": {key: dump["metrics"][key] for key in SELECTION_METRICS}}
-
-
 def fingerprint(cfg: Config, *inputs: Path) -> str:
     """What a checkpoint belongs to: the params training reads, the input files' bytes and the
     code. A checkpoint of anything else is never resumed."""
-    digest = hashlib.sha256(json.dumps(training_params(cfg), sort_keys=True).encode())
+    dump = cfg.model_dump()
+    params = {**{k: dump[k] for k in TRAINING_SECTIONS}, "metrics": {k: dump["metrics"][k] for k in SELECTION_METRICS}}
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
     for path in inputs:
         digest.update(sha256(path).encode())
     digest.update(tracking.code_sha256().encode())
@@ -176,7 +168,9 @@ def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> tuple[str,
                 raise
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
     tags = {k: str(v) for k, v in tags.items()}  # a REST store takes strings only
-    return client.create_run(experiment, run_name=run_name(cfg), tags=tags).info.run_id, False
+    m = cfg.resolved_model()
+    name = f"{cfg.loss.name} G:{m.g_activation}/{m.g_norm} D:{m.d_activation}/{m.d_norm}"
+    return client.create_run(experiment, run_name=name, tags=tags).info.run_id, False
 
 
 def _log_dataset(client, run_id: str, cfg: Config, images, data_path: Path, digest: str) -> None:
