@@ -72,8 +72,8 @@ def fingerprint(cfg: Config, *inputs: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def check_budget(cfg: Config, n_images: int) -> int:
-    """Batches per epoch; refuses a run whose generator would never be updated."""
+def check_budget(cfg: Config, n_images: int) -> None:
+    """Refuses a run whose generator would never be updated."""
     t, n_critic = cfg.train, cfg.recipe().n_critic
     batches = n_images // t.batch_size
     if t.limit_batches is not None:
@@ -86,7 +86,6 @@ def check_budget(cfg: Config, n_images: int) -> int:
             f"fewer than n_critic = {n_critic} ({cfg.loss.name}): the generator would never be updated; "
             "raise train.epochs or train.limit_batches, or lower train.n_critic"
         )
-    return batches
 
 
 def training_device(compute) -> torch.device:
