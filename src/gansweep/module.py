@@ -80,8 +80,6 @@ class GAN(pl.LightningModule):
             self.flush_finite_checks()
 
     def flush_finite_checks(self) -> None:
-        if not self.unchecked:
-            return
         finite = torch.isfinite(torch.stack([loss for _, _, loss in self.unchecked])).tolist()
         pending, self.unchecked = self.unchecked, []
         for ok, (name, batch, loss) in zip(finite, pending):
