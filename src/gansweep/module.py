@@ -8,6 +8,8 @@ weights (gansweep.ema) is the generator that samples and scores.
 """
 from __future__ import annotations
 
+import copy
+
 import lightning.pytorch as pl
 import torch
 
@@ -36,8 +38,8 @@ class GAN(pl.LightningModule):
         self.image_shape = tuple(int(s) for s in image_shape)
         model = cfg.resolved_model()
         self.generator = Generator(model, self.image_shape)
-        # Registered as a submodule, so checkpoints (and an exact resume) hold the average too.
-        self.generator_ema = ema.averaged_copy(self.generator) if cfg.train.ema is not None else None
+        # Registered as a submodule, so checkpoints (and an exact resume) hold the average too; no optimizer sees it.
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if cfg.train.ema is not None else None
         self.discriminator = DISCRIMINATORS.get(self.recipe.discriminator)(model, self.image_shape)
         if self.reg.d_spectral_norm:
             regularizers.spectral_normalize(self.discriminator)
