@@ -16,7 +16,7 @@ from gansweep.metrics.inception import default_device, inception_features
 from gansweep.metrics.inception_score import inception_score, load_logits_weight
 from gansweep.metrics.kid import kernel_inception_distance
 from gansweep.metrics.precision_recall import precision_recall
-from gansweep.protocol import REPORT, SELECTION, latent_seed
+from gansweep.protocol import REPORT, SELECTION, latent_seed, protocol
 
 logits_weight = functools.lru_cache(maxsize=1)(load_logits_weight)  # the one download, once per process
 
@@ -84,7 +84,6 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
     from gansweep import tracking
     from gansweep.grids import grid_image
     from gansweep.generators import load_generator
-    from gansweep.protocol import protocol
 
     client = tracking.client(run["tracking_uri"])  # an unreachable store fails here, before any work
     best = load_generator(models_dir / "generator_best.pt", default_device())
