@@ -33,8 +33,7 @@ def generated_batches(generator, n: int, seed: int, batch_size: int = 50):
 
 
 def generated_features(generator, n: int, seed: int, convention: str, desc: str, runtime: str = "auto", fast: bool = False) -> np.ndarray:
-    """Inception features of n generated images, computed where the generator lives; the
-    generator is left on its device and in its train/eval mode."""
+    """Inception features of n generated images, computed on the generator's device; its train/eval mode is kept."""
     was_training = generator.training
     generator.eval()
     try:
