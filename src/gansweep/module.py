@@ -44,10 +44,10 @@ class GAN(pl.LightningModule):
         if self.reg.d_spectral_norm:
             regularizers.spectral_normalize(self.discriminator)
         self.objective = build_loss(cfg.loss.name, cfg.loss.options)
-        fixed = torch.Generator().manual_seed(cfg.train.seed)
         # The same latent vectors every epoch, so sample grids show progress, not noise.
-        self.critic_steps = 0
+        fixed = torch.Generator().manual_seed(cfg.train.seed)
         self.register_buffer("sample_z", torch.randn(cfg.train.sample_grid_size, cfg.model.latent_dim, generator=fixed))
+        self.critic_steps = 0
         self.unchecked = []  # (name, step, loss) not yet checked for finiteness (GPU only)
         self.last_batch_of_epoch = False
         if cfg.compute.compile:
