@@ -96,13 +96,12 @@ class GAN(pl.LightningModule):
         return self.objective.score(self.discriminator, images)
 
     def discriminator_loss(self, real, fake):
-        reg = self.reg
         loss = self.objective.d_loss(self.discriminator, real, fake)
         if self.recipe.gradient_penalty:
             loss = loss + self.recipe.gradient_penalty * regularizers.gradient_penalty(self.critic_score, real, fake)
-        if reg.r1:
-            loss = loss + reg.r1 * regularizers.r1_penalty(self.critic_score, real)
-        return loss + regularizers.weight_penalty(self.discriminator, reg.d_l1, reg.d_l2)
+        if self.reg.r1:
+            loss = loss + self.reg.r1 * regularizers.r1_penalty(self.critic_score, real)
+        return loss + regularizers.weight_penalty(self.discriminator, self.reg.d_l1, self.reg.d_l2)
 
     def generator_loss(self, real, fake):
         loss = self.objective.g_loss(self.discriminator, real, fake)
