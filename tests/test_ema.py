@@ -1,6 +1,7 @@
 """Generator EMA: the update and warm-up formulas (Karras et al. 2018; StyleGAN2's ramp-up), buffers
 copied not averaged, and the average being the generator that samples, selection, saved files and
 scores use, in real Lightning training."""
+import copy
 import math
 
 import lightning.pytorch as pl
@@ -15,26 +16,30 @@ from gansweep.train import train
 from helpers import make_config, real_digits
 
 
+def half_life(decay: float) -> float:
+    """Generator steps after which a weight's share in the average halves."""
+    return math.log(0.5) / math.log(decay)
+
+
 def test_the_warm_up_caps_the_half_life_at_a_share_of_the_steps_so_far():
     assert ema.ema_beta(0.999, 0.05, 0) == 0.0  # the average starts as the generator
     # half-life capped at 0.05 * t steps: beta_t = 0.5 ** (1 / (0.05 t))
     assert ema.ema_beta(0.999, 0.05, 10) == pytest.approx(0.25)
     assert ema.ema_beta(0.999, 0.05, 100) == pytest.approx(0.5 ** 0.2)
     # from t = half_life / rampup on, the decay itself
-    assert ema.half_life(0.999) == pytest.approx(692.8, abs=0.1)
-    switch = ema.half_life(0.999) / 0.05
+    assert half_life(0.999) == pytest.approx(692.8, abs=0.1)
+    switch = half_life(0.999) / 0.05
     assert ema.ema_beta(0.999, 0.05, math.ceil(switch)) == 0.999 and ema.ema_beta(0.999, 0.05, math.floor(switch)) < 0.999
     assert ema.ema_beta(0.999, None, 0) == ema.ema_beta(0.999, None, 5) == 0.999
     # StyleGAN2's form in images, batch 32: ema_nimg = min(ema_kimg * 1000, cur_nimg * rampup)
     batch, t = 32, 300
-    ema_nimg = min(ema.half_life(0.999) * batch, t * batch * 0.05)
+    ema_nimg = min(half_life(0.999) * batch, t * batch * 0.05)
     assert ema.ema_beta(0.999, 0.05, t) == pytest.approx(0.5 ** (batch / ema_nimg))
 
 
 def test_the_update_averages_weights_and_copies_buffers():
     g = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
-    average = ema.averaged_copy(g)
-    assert not any(p.requires_grad for p in average.parameters())
+    average = copy.deepcopy(g).requires_grad_(False)
     with torch.no_grad():
         for p in g.parameters():
             p.add_(1.0)
@@ -85,6 +90,7 @@ def test_training_keeps_the_average_of_every_generator_step(data_path):
     images, _ = prepared.load(data_path)
     trainer.fit(module, prepared.dataloader(images, 16, 0))
     assert steps == [0.0, 0.5 ** (1 / 0.5)]
+    assert not any(p.requires_grad for p in module.generator_ema.parameters())  # no optimizer sees the average
     for e, a in zip(expected, module.generator_ema.parameters()):
         assert torch.allclose(e, a, atol=1e-7)
     assert any(not torch.equal(a, p) for a, p in zip(module.generator_ema.parameters(), module.generator.parameters()))

@@ -32,7 +32,6 @@ class PeriodicEvaluation(pl.Callback):
 
     def __init__(self, selection: dict, cfg, on_score=None):
         self.selection, self.cfg, self.on_score = selection, cfg, on_score
-        self.every = cfg.train.eval_every_n_epochs
         self.best_kid, self.best_epoch, self.best_state = float("inf"), None, None
         self.unheard = None  # the last (epoch, metrics) that on_score has not seen yet
 
@@ -40,7 +39,7 @@ class PeriodicEvaluation(pl.Callback):
         from gansweep.evaluate import selection_score  # evaluate imports the metrics stack; only needed here
 
         epoch = trainer.current_epoch
-        if (epoch + 1) % self.every and epoch + 1 != trainer.max_epochs:
+        if (epoch + 1) % self.cfg.train.eval_every_n_epochs and epoch + 1 != trainer.max_epochs:
             return
         metrics = selection_score(module.output_generator, self.selection, self.cfg)
         # Through Lightning's own logging: on the loss curves' step axis (its `epoch` metric there names the epoch).

@@ -14,9 +14,6 @@ Buffers (batch-norm running statistics) are copied from the trained generator, n
 """
 from __future__ import annotations
 
-import copy
-import math
-
 import torch
 from torch import nn
 
@@ -28,16 +25,6 @@ def ema_beta(decay: float, rampup: float | None, step: int) -> float:
     if step == 0:
         return 0.0
     return min(decay, 0.5 ** (1.0 / (rampup * step)))
-
-
-def half_life(decay: float) -> float:
-    """Generator steps after which a weight's share in the average halves."""
-    return math.log(0.5) / math.log(decay)
-
-
-def averaged_copy(generator: nn.Module) -> nn.Module:
-    """A copy of `generator` that no optimizer sees, to hold the average."""
-    return copy.deepcopy(generator).requires_grad_(False)
 
 
 @torch.no_grad()

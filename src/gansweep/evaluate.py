@@ -16,7 +16,7 @@ from gansweep.metrics.inception import default_device, inception_features
 from gansweep.metrics.inception_score import inception_score, load_logits_weight
 from gansweep.metrics.kid import kernel_inception_distance
 from gansweep.metrics.precision_recall import precision_recall
-from gansweep.protocol import REPORT, SELECTION, latent_seed
+from gansweep.protocol import REPORT, SELECTION, latent_seed, protocol
 
 logits_weight = functools.lru_cache(maxsize=1)(load_logits_weight)  # the one download, once per process
 
@@ -33,8 +33,7 @@ def generated_batches(generator, n: int, seed: int, batch_size: int = 50):
 
 
 def generated_features(generator, n: int, seed: int, convention: str, desc: str, runtime: str = "auto", fast: bool = False) -> np.ndarray:
-    """Inception features of n generated images, computed where the generator lives; the
-    generator is left on its device and in its train/eval mode."""
+    """Inception features of n generated images, computed on the generator's device; its train/eval mode is kept."""
     was_training = generator.training
     generator.eval()
     try:
@@ -84,7 +83,6 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
     from gansweep import tracking
     from gansweep.grids import grid_image
     from gansweep.generators import load_generator
-    from gansweep.protocol import protocol
 
     client = tracking.client(run["tracking_uri"])  # an unreachable store fails here, before any work
     best = load_generator(models_dir / "generator_best.pt", default_device())

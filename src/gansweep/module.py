@@ -8,10 +8,9 @@ weights (gansweep.ema) is the generator that samples and scores.
 """
 from __future__ import annotations
 
-import random
+import copy
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
 
 from gansweep import ema, regularizers
@@ -29,27 +28,6 @@ class NonFiniteLossError(FloatingPointError):
     pass
 
 
-def rng_states() -> dict:
-    """The global random states, as tensors and plain values (loadable with weights_only)."""
-    kind, keys, position, has_gauss, gauss = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, gauss],
-        "python": random.getstate(),
-    }
-
-
-def set_rng_states(states: dict) -> None:
-    torch.set_rng_state(states["torch"])
-    if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    kind, keys, position, has_gauss, gauss = states["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, gauss))
-    version, state, gauss = states["python"]
-    random.setstate((version, tuple(state), gauss))
-
-
 class GAN(pl.LightningModule):
     def __init__(self, cfg: Config, image_shape: tuple[int, int, int]):
         super().__init__()
@@ -60,16 +38,16 @@ class GAN(pl.LightningModule):
         self.image_shape = tuple(int(s) for s in image_shape)
         model = cfg.resolved_model()
         self.generator = Generator(model, self.image_shape)
-        # Registered as a submodule, so checkpoints (and an exact resume) hold the average too.
-        self.generator_ema = ema.averaged_copy(self.generator) if cfg.train.ema is not None else None
+        # Registered as a submodule, so checkpoints (and an exact resume) hold the average too; no optimizer sees it.
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if cfg.train.ema is not None else None
         self.discriminator = DISCRIMINATORS.get(self.recipe.discriminator)(model, self.image_shape)
         if self.reg.d_spectral_norm:
             regularizers.spectral_normalize(self.discriminator)
         self.objective = build_loss(cfg.loss.name, cfg.loss.options)
-        fixed = torch.Generator().manual_seed(cfg.train.seed)
         # The same latent vectors every epoch, so sample grids show progress, not noise.
-        self.critic_steps = 0
+        fixed = torch.Generator().manual_seed(cfg.train.seed)
         self.register_buffer("sample_z", torch.randn(cfg.train.sample_grid_size, cfg.model.latent_dim, generator=fixed))
+        self.critic_steps = 0
         self.unchecked = []  # (name, step, loss) not yet checked for finiteness (GPU only)
         self.last_batch_of_epoch = False
         if cfg.compute.compile:
@@ -104,8 +82,6 @@ class GAN(pl.LightningModule):
             self.flush_finite_checks()
 
     def flush_finite_checks(self) -> None:
-        if not self.unchecked:
-            return
         finite = torch.isfinite(torch.stack([loss for _, _, loss in self.unchecked])).tolist()
         pending, self.unchecked = self.unchecked, []
         for ok, (name, batch, loss) in zip(finite, pending):
@@ -120,13 +96,12 @@ class GAN(pl.LightningModule):
         return self.objective.score(self.discriminator, images)
 
     def discriminator_loss(self, real, fake):
-        reg = self.reg
         loss = self.objective.d_loss(self.discriminator, real, fake)
         if self.recipe.gradient_penalty:
             loss = loss + self.recipe.gradient_penalty * regularizers.gradient_penalty(self.critic_score, real, fake)
-        if reg.r1:
-            loss = loss + reg.r1 * regularizers.r1_penalty(self.critic_score, real)
-        return loss + regularizers.weight_penalty(self.discriminator, reg.d_l1, reg.d_l2)
+        if self.reg.r1:
+            loss = loss + self.reg.r1 * regularizers.r1_penalty(self.critic_score, real)
+        return loss + regularizers.weight_penalty(self.discriminator, self.reg.d_l1, self.reg.d_l2)
 
     def generator_loss(self, real, fake):
         loss = self.objective.g_loss(self.discriminator, real, fake)
@@ -183,14 +158,18 @@ class GAN(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint):
         # What Lightning's checkpoint lacks for an exact resume: the run-wide critic step count, the
-        # loss's own state (BEGAN's k_t) and the global random streams (latents, dropout).
-        checkpoint["gansweep"] = {"critic_steps": self.critic_steps, "loss": self.objective.state_dict(), "rng": rng_states()}
+        # loss's own state (BEGAN's k_t) and torch's global random streams (latents, dropout, augmentation;
+        # nothing in training draws from numpy's or Python's).
+        rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+        checkpoint["gansweep"] = {"critic_steps": self.critic_steps, "loss": self.objective.state_dict(), "rng": rng}
 
     def on_load_checkpoint(self, checkpoint):
         state = checkpoint["gansweep"]
         self.critic_steps = state["critic_steps"]
         self.objective.load_state_dict(state["loss"])
-        set_rng_states(state["rng"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
 
     def configure_optimizers(self):
         r = self.recipe

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -55,33 +55,25 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
-def run_name(cfg: Config) -> str:
-    m = cfg.resolved_model()
-    return f"{cfg.loss.name} G:{m.g_activation}/{m.g_norm} D:{m.d_activation}/{m.d_norm}"
-
-
 # What training reads: dvc.yaml lists the same params for the `train` stage (a test checks it).
 TRAINING_SECTIONS = ("data", "model", "loss", "regularization", "train", "compute")
 SELECTION_METRICS = ("convention", "kid_subsets", "kid_subset_size", "seed")  # the periodic selection's
 
 
-def training_params(cfg: Config) -> dict:
-    dump = cfg.model_dump()
-    return {**{key: dump[key] for key in TRAINING_SECTIONS}, "metrics": {key: dump["metrics"][key] for key in SELECTION_METRICS}}
-
-
 def fingerprint(cfg: Config, *inputs: Path) -> str:
     """What a checkpoint belongs to: the params training reads, the input files' bytes and the
     code. A checkpoint of anything else is never resumed."""
-    digest = hashlib.sha256(json.dumps(training_params(cfg), sort_keys=True).encode())
+    dump = cfg.model_dump()
+    params = {**{k: dump[k] for k in TRAINING_SECTIONS}, "metrics": {k: dump["metrics"][k] for k in SELECTION_METRICS}}
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
     for path in inputs:
         digest.update(sha256(path).encode())
     digest.update(tracking.code_sha256().encode())
     return digest.hexdigest()[:16]
 
 
-def check_budget(cfg: Config, n_images: int) -> int:
-    """Batches per epoch; refuses a run whose generator would never be updated."""
+def check_budget(cfg: Config, n_images: int) -> None:
+    """Refuses a run whose generator would never be updated."""
     t, n_critic = cfg.train, cfg.recipe().n_critic
     batches = n_images // t.batch_size
     if t.limit_batches is not None:
@@ -94,7 +86,6 @@ def check_budget(cfg: Config, n_images: int) -> int:
             f"fewer than n_critic = {n_critic} ({cfg.loss.name}): the generator would never be updated; "
             "raise train.epochs or train.limit_batches, or lower train.n_critic"
         )
-    return batches
 
 
 def training_device(compute) -> torch.device:
@@ -109,8 +100,6 @@ def training_device(compute) -> torch.device:
 
 def fit_settings(cfg: Config) -> dict:
     """The Trainer arguments that decide where and how fast training runs (compute.*)."""
-    from lightning.pytorch.callbacks import TQDMProgressBar
-
     compute, device = cfg.compute, training_device(cfg.compute)
     settings = {
         "accelerator": device.type if device.type == "cpu" else "gpu",
@@ -178,7 +167,9 @@ def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> tuple[str,
                 raise
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
     tags = {k: str(v) for k, v in tags.items()}  # a REST store takes strings only
-    return client.create_run(experiment, run_name=run_name(cfg), tags=tags).info.run_id, False
+    m = cfg.resolved_model()
+    name = f"{cfg.loss.name} G:{m.g_activation}/{m.g_norm} D:{m.d_activation}/{m.d_norm}"
+    return client.create_run(experiment, run_name=name, tags=tags).info.run_id, False
 
 
 def _log_dataset(client, run_id: str, cfg: Config, images, data_path: Path, digest: str) -> None:
@@ -194,7 +185,6 @@ def _log_dataset(client, run_id: str, cfg: Config, images, data_path: Path, dige
 def _log_model(client, run_id: str, generator_path: Path) -> None:
     """The selected generator as an MLflow model, `mlflow.pytorch.load_model("runs:/<run>/generator")`:
     latents (N, latent_dim) float32 in, images (N, C, H, W) in the generator's output range out."""
-    import mlflow
     import mlflow.pytorch
     import numpy as np
     from mlflow.models import infer_signature
