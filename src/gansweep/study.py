@@ -51,10 +51,6 @@ def _process_start(pid: int) -> int | None:
     return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
-def this_worker() -> dict:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())}
-
-
 def _dead(trial) -> bool:
     owner = trial.user_attrs.get("worker")
     if owner is None:  # died between ask() and recording its owner
@@ -65,7 +61,10 @@ def _dead(trial) -> bool:
 def requeue(study: optuna.Study, trial) -> None:
     """A trial lost with its worker: its MLflow run is marked KILLED and its params queued again.
     Also Optuna's stale-trial callback for PostgreSQL (the trial is already FAIL there)."""
-    _end_mlflow_run(study, trial.number, "KILLED", "its worker died")
+    client, runs = _trial_runs(study, trial.number)
+    for run in runs:
+        if run.info.status == "RUNNING":
+            tracking.ended(client, run.info.run_id, "KILLED", "its worker died")
     retries = trial.user_attrs.get("retries", 0)
     if retries < MAX_RETRIES:
         queue_again(study, trial, retries + 1)
@@ -131,13 +130,6 @@ def _trial_runs(study: optuna.Study, number: int):
     return client, client.search_runs([attrs["mlflow_experiment_id"]], f"tags.`gansweep.trial` = '{study.study_name}/{number}'")
 
 
-def _end_mlflow_run(study: optuna.Study, number: int, status: str, reason: str) -> None:
-    client, runs = _trial_runs(study, number)
-    for run in runs:
-        if run.info.status == "RUNNING":
-            tracking.ended(client, run.info.run_id, status, reason)
-
-
 def _record_state(study: optuna.Study, trial) -> None:
     """After each trial: its final state (and value) on its MLflow run."""
     client, runs = _trial_runs(study, trial.number)
@@ -187,7 +179,7 @@ class Objective:
         from gansweep.evaluate import evaluate_training
         from gansweep.train import train
 
-        trial.set_user_attr("worker", this_worker())
+        trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())})
         overrides = space.suggest(trial, self.search.space, RunConfig)
         trial.set_user_attr("overrides", overrides)
         folder = study_dir(self.search) / "trials" / f"{trial.number:04d}"
