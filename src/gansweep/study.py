@@ -33,7 +33,6 @@ from gansweep.overrides import changed_keys, with_overrides
 from gansweep.metrics.fid import statistics_of
 from gansweep.protocol import REPORT, SELECTION, check_reference, protocol
 
-FINISHED_ON_THEIR_OWN = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 MAX_RETRIES = 2
 
 
@@ -114,7 +113,7 @@ def counted(study: optuna.Study) -> int:
     and queued again does not), or running."""
     trials = study.get_trials(deepcopy=False)
     again = retried(trials)
-    return sum(t.state == TrialState.RUNNING or (t.state in FINISHED_ON_THEIR_OWN and t.number not in again) for t in trials)
+    return sum(t.state == TrialState.RUNNING or (t.state.is_finished() and t.number not in again) for t in trials)
 
 
 # ----------------------------------------------------------------------------------------------
