@@ -138,12 +138,12 @@ def _record_state(study: optuna.Study, trial) -> None:
             client.set_tag(run.info.run_id, "optuna.value", trial.value)
 
 
-def parent_run(study: optuna.Study, cfg: Config, client) -> str:
+def parent_run(study: optuna.Study, cfg: Config, client) -> None:
     """The study's MLflow run (the trials' runs are nested under it), made once per study."""
     attrs = study.user_attrs
     if "mlflow_parent_run_id" in attrs:
         client.update_run(attrs["mlflow_parent_run_id"], status="RUNNING")
-        return attrs["mlflow_parent_run_id"]
+        return
     search = cfg.search
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
     run_id = client.create_run(
@@ -157,7 +157,6 @@ def parent_run(study: optuna.Study, cfg: Config, client) -> str:
     study.set_user_attr("mlflow_parent_run_id", run_id)
     study.set_user_attr("mlflow_experiment_id", experiment)
     study.set_user_attr("mlflow_tracking_uri", client.tracking_uri)
-    return run_id
 
 
 # ----------------------------------------------------------------------------------------------
