@@ -186,9 +186,9 @@ class Objective:
         try:
             cfg = RunConfig.model_validate(with_overrides(self.base, overrides))
         except ValidationError as err:
-            refused = ConfigError(explain(err))
-            self._rejected(trial, overrides, tags, refused)
-            raise refused from None
+            reason = explain(err)
+            self._rejected(trial, overrides, tags, reason)
+            raise ConfigError(reason) from None
         try:
             run = train(cfg, paths.prepared_split("train"), folder / "models", folder, selection_path=paths.SELECTION_STATS,
                         checkpoints=folder / "checkpoints", tags=tags, on_score=self._pruning(trial))
@@ -221,11 +221,10 @@ class Objective:
 
         return on_score
 
-    def _rejected(self, trial, overrides: dict, tags: dict, err: Exception) -> None:
+    def _rejected(self, trial, overrides: dict, tags: dict, reason: str) -> None:
         """A combination params.yaml's validation refuses: recorded, never trained."""
         from mlflow.entities import Param
 
-        reason = str(err).removeprefix("params.yaml: ")
         trial.set_user_attr("fail_reason", reason[:500])
         client = tracking.client()
         experiment = tracking.experiment_id(client, self.cfg.tracking.experiment)
