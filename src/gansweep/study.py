@@ -13,6 +13,7 @@ lost trial does not count towards n_trials.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -191,7 +192,7 @@ class Objective:
             raise ConfigError(reason) from None
         try:
             run = train(cfg, paths.prepared_split("train"), folder / "models", folder, selection_path=paths.SELECTION_STATS,
-                        checkpoints=folder / "checkpoints", tags=tags, on_score=self._pruning(trial))
+                        checkpoints=folder / "checkpoints", tags=tags, on_score=functools.partial(self._on_score, trial))
             metrics = evaluate_training(cfg, run, folder / "models", self.reference, folder / "metrics.json", folder / "samples.png")
         except optuna.TrialPruned:
             raise
@@ -207,19 +208,15 @@ class Objective:
         trial.set_user_attr("mlflow_run_id", run["run_id"])
         return metrics[self.search.objective]
 
-    def _pruning(self, trial):
+    def _on_score(self, trial, epoch: int, metrics: dict) -> None:
         # Not optuna-integration's PyTorchLightningPruningCallback: it listens to Lightning's validation
         # loop, which the periodic evaluation is not (see gansweep.callbacks).
+        # The selection score on the objective's own scale: a pruned trial's last value sits beside
+        # complete trials' values in Optuna's plots and dashboard.
         objective = self.search.objective
-
-        def on_score(epoch: int, metrics: dict) -> None:
-            # The selection score on the objective's own scale: a pruned trial's last value sits beside
-            # complete trials' values in Optuna's plots and dashboard.
-            trial.report(metrics[objective], epoch + 1)  # steps: epochs trained
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection {objective.upper()} {metrics[objective]:.4g})")
-
-        return on_score
+        trial.report(metrics[objective], epoch + 1)  # steps: epochs trained
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection {objective.upper()} {metrics[objective]:.4g})")
 
     def _rejected(self, trial, overrides: dict, tags: dict, reason: str) -> None:
         """A combination params.yaml's validation refuses: recorded, never trained."""
