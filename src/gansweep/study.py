@@ -29,6 +29,7 @@ from pydantic import ValidationError
 import gansweep
 from gansweep import paths, space, tracking
 from gansweep.storage import masked, open_storage, retried, study_dir
+from gansweep.study_results import write_results
 from gansweep.config import Config, ConfigError, RunConfig, explain
 from gansweep.overrides import changed_keys, with_overrides
 from gansweep.metrics.fid import statistics_of
@@ -284,7 +285,7 @@ def workers_for(search) -> tuple[int, list[str | None]]:
         per_gpu = max(1, min(AUTO_WORKERS_PER_GPU, min(free) // WORKER_GPU_BYTES))
     count = len(ids) * per_gpu if search.workers == "auto" else search.workers
     devices = [ids[k % len(ids)] for k in range(count)]
-    for index, (device, available) in enumerate(zip(ids, free)):
+    for device, available in zip(ids, free):
         placed = devices.count(device)
         if placed * WORKER_GPU_BYTES > available:
             key = "search.workers_per_gpu" if search.workers == "auto" else "search.workers"
@@ -298,11 +299,10 @@ def identity_of(cfg: Config) -> dict:
     MLflow experiment its runs are in. Not n_trials, timeout, workers, heartbeat, compute (how long,
     how wide and on what it runs; each trial's MLflow run records its compute.* params)."""
     search = cfg.search
-    run = cfg.run_config().model_dump(exclude={"compute"})
     return json.loads(json.dumps({
         "objective": search.objective, "sampler": search.sampler, "pruner": search.pruner, "seed": search.seed,
         "space": space.as_data(search.space),
-        "params": run, "protocol": protocol(cfg),
+        "params": cfg.run_config().model_dump(exclude={"compute"}), "protocol": protocol(cfg),
         **({"budget_factor": search.budget_factor} if search.budget_factor else {}),  # absent: studies made before it stay the same
     }))
 
@@ -348,8 +348,7 @@ def run(cfg: Config, argv: list[str]) -> optuna.Study:
     search = cfg.search
     study = prepare(cfg)
     count, devices = workers_for(search)
-    done = counted(study)
-    print(f"study '{search.study}' ({masked(search.storage)}): {done} of {target(search)} trials done; "
+    print(f"study '{search.study}' ({masked(search.storage)}): {counted(study)} of {target(search)} trials done; "
           f"{count} worker{'s' if count > 1 else ''} on "
           + (", ".join(f"GPU {d} ({devices.count(d)})" for d in dict.fromkeys(devices)) if devices[0] is not None else "the CPU"))
     interrupted = False
@@ -366,8 +365,6 @@ def run(cfg: Config, argv: list[str]) -> optuna.Study:
         interrupted = True
         for proc in procs:
             proc.wait()  # each stops its trial (FAIL, queued again) and exits
-    from gansweep.study_results import write_results
-
     write_results(study, cfg, finished=not interrupted and counted(study) >= target(search))
     if interrupted:
         raise KeyboardInterrupt
