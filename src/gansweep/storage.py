@@ -11,7 +11,6 @@ import optuna
 from gansweep import tracking
 from gansweep.registry import ConfigError
 
-STUDIES = Path("studies")
 POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgres")
 # Reserved in a URL's user info: urllib splits at the last '@', SQLAlchemy at the first, so an
 # unencoded one would leave part of the password in what either of them prints.
@@ -19,7 +18,7 @@ RESERVED = "@/?#[]"
 
 
 def study_dir(search) -> Path:
-    return tracking.workspace_root() / STUDIES / search.study
+    return tracking.workspace_root() / "studies" / search.study
 
 
 def retried(trials) -> set[int]:
