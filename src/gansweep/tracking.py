@@ -20,7 +20,7 @@ from gansweep.registry import ConfigError
 
 # `mlflow ui` (3.x) opens an experiment on its GenAI overview. The kind tag is what older 3.x UIs
 # read; 3.17 reads `workflowType` from the URL and a saved view (sorted by FID, with the columns that
-# matter) from an experiment tag, both in the link that RUNS_VIEW builds. Formats from MLflow
+# matter) from an experiment tag, both in the link ui_hint builds. Formats from MLflow
 # 3.17.2's UI code (its shared-view envelope); not a documented API, so checked by a test.
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 VIEW_KEY = "gansweep"
@@ -125,10 +125,6 @@ def runs_view() -> dict[str, str]:
     return {f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(envelope)}
 
 
-def runs_link(base: str, experiment: str) -> str:
-    return f"{base.rstrip('/')}/#/experiments/{experiment}/runs?viewStateShareKey={VIEW_KEY}&workflowType=machine_learning"
-
-
 def git_commit(root: str | Path | None = None) -> str:
     """HEAD's commit, suffixed '-dirty' when the code (CODE_PATHS) differs from it; 'unknown'
     outside git. Pipeline outputs that git tracks (metrics.json, plots) do not make a run dirty."""
@@ -209,7 +205,7 @@ def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:
 
 def ui_hint(uri: str, experiment: str) -> str:
     """How to look at an experiment's runs, sorted by FID."""
-    link = runs_link(ui_base(uri), experiment)
+    link = f"{ui_base(uri)}/#/experiments/{experiment}/runs?viewStateShareKey={VIEW_KEY}&workflowType=machine_learning"
     if urlsplit(uri).scheme in ("http", "https"):
         return link
     return f"mlflow ui --backend-store-uri {uri if local_store(uri) is not None else '<hidden>'}  then open {link}"
