@@ -48,7 +48,6 @@ def workspace_root(cwd: str | Path | None = None) -> Path:
 
 
 def tracking_uri() -> str:
-    """MLFLOW_TRACKING_URI when set (a server, say), else the SQLite store in <workspace>/mlruns."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{workspace_root() / 'mlruns' / 'mlflow.db'}"
 
 
@@ -58,7 +57,6 @@ def local_store(uri: str) -> Path | None:
 
 
 def client(uri: str | None = None):
-    """A checked MlflowClient for `uri` (default: tracking_uri())."""
     from mlflow.tracking import MlflowClient
 
     uri = uri or tracking_uri()
