@@ -343,8 +343,8 @@ def prepare(cfg: Config):
     return study
 
 
-def run(cfg: Config, argv: list[str]) -> optuna.Study:
-    """`gansweep study`: prepares the study, runs the workers, writes the results."""
+def run(cfg: Config, argv: list[str]) -> dict:
+    """`gansweep study`: prepares the study, runs the workers, writes the results (returns best_params.yaml's content)."""
     search = cfg.search
     study = prepare(cfg)
     count, devices = workers_for(search)
@@ -365,10 +365,10 @@ def run(cfg: Config, argv: list[str]) -> optuna.Study:
         interrupted = True
         for proc in procs:
             proc.wait()  # each stops its trial (FAIL, queued again) and exits
-    write_results(study, cfg, finished=not interrupted and counted(study) >= target(search))
+    best = write_results(study, cfg, finished=not interrupted and counted(study) >= target(search))
     if interrupted:
         raise KeyboardInterrupt
     failed = [p.returncode for p in procs if p.returncode]
     if failed:
         raise RuntimeError(f"{len(failed)} worker(s) exited with status {failed}: see their output above")
-    return study
+    return best
