@@ -84,9 +84,7 @@ def reap(study: optuna.Study) -> None:
     if isinstance(study._storage, optuna.storages.RDBStorage):
         optuna.storages.fail_stale_trials(study)
         return
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not _dead(trial):
-            continue
+    for trial in filter(_dead, study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
         try:
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
         except optuna.exceptions.UpdateFinishedTrialError:
