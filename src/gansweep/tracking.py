@@ -29,6 +29,11 @@ VIEW_COLUMNS = [
     "params.`loss.name`", "params.`model.g_activation`", "params.`model.d_activation`",
     "params.`regularization.d_spectral_norm`", "params.`train.seed`",
 ]
+# The experiment tag holding the saved runs-table view: sorted by FID, its columns shown. Its times
+# are fixed (0), so every worker writes the same tag.
+VIEW_STATE = {"orderByKey": "metrics.`fid`", "orderByAsc": True, "selectedColumns": VIEW_COLUMNS}
+VIEW_ENVELOPE = {"name": "GANs by FID", "createdAt": 0, "updatedAt": 0, "state": json.dumps(VIEW_STATE)}
+RUNS_VIEW = {f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(VIEW_ENVELOPE)}
 PACKAGE = Path(__file__).resolve().parent
 # The files whose content decides what a run computes: the `-dirty` suffix and the code hash cover these.
 CODE_PATHS = ("src", "pipeline", "dvc.yaml", "pyproject.toml")
@@ -101,26 +106,18 @@ def experiment_id(mlflow_client, name: str) -> str:
 
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None:
-        for key, value in runs_view().items():
+        for key, value in RUNS_VIEW.items():
             if key not in experiment.tags:  # made by an older gansweep
                 mlflow_client.set_experiment_tag(experiment.experiment_id, key, value)
         return experiment.experiment_id
     store = local_store(mlflow_client.tracking_uri)
     location = (store / "artifacts").as_uri() if store else None
     try:
-        return mlflow_client.create_experiment(name, artifact_location=location, tags={**EXPERIMENT_KIND, **runs_view()})
+        return mlflow_client.create_experiment(name, artifact_location=location, tags={**EXPERIMENT_KIND, **RUNS_VIEW})
     except MlflowException as err:
         if err.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
         return mlflow_client.get_experiment_by_name(name).experiment_id  # another worker made it first
-
-
-def runs_view() -> dict[str, str]:
-    """The experiment tag holding the saved runs-table view: sorted by FID, its columns shown."""
-    now = 0  # fixed, so every worker writes the same tag
-    state = {"orderByKey": "metrics.`fid`", "orderByAsc": True, "selectedColumns": VIEW_COLUMNS}
-    envelope = {"name": "GANs by FID", "createdAt": now, "updatedAt": now, "state": json.dumps(state)}
-    return {f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(envelope)}
 
 
 def git_commit(root: str | Path | None = None) -> str:
