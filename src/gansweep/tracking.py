@@ -43,10 +43,10 @@ class TrackingError(ConfigError):
     """The MLflow store cannot be used: one line naming the URI."""
 
 
-def workspace_root(cwd: str | Path | None = None) -> Path:
+def workspace_root() -> Path:
     """The project folder. `dvc exp run --temp/--queue` runs in copies under .dvc/tmp/exps/ that
     lack git-ignored files, so a store inside the copy would be lost: map it to the workspace."""
-    path = Path(cwd or os.getcwd()).resolve()
+    path = Path.cwd().resolve()
     if ".dvc" in path.parts:
         return Path(*path.parts[: path.parts.index(".dvc")])
     return path
