@@ -39,9 +39,8 @@ def study(args, argv) -> None:
     if args.worker_rank is not None:
         studies.work(cfg, args.worker_rank)
         return
-    studies.run(cfg, argv)
+    best = studies.run(cfg, argv)
     folder = studies.study_dir(cfg.search)
-    best = yaml.safe_load((folder / "best_params.yaml").read_text())
     if best["trial"] is None:
         print(f"no trial completed; results in {folder}/")
         return

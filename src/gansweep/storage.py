@@ -11,7 +11,6 @@ import optuna
 from gansweep import tracking
 from gansweep.registry import ConfigError
 
-STUDIES = Path("studies")
 POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgres")
 # Reserved in a URL's user info: urllib splits at the last '@', SQLAlchemy at the first, so an
 # unencoded one would leave part of the password in what either of them prints.
@@ -19,7 +18,7 @@ RESERVED = "@/?#[]"
 
 
 def study_dir(search) -> Path:
-    return tracking.workspace_root() / STUDIES / search.study
+    return tracking.workspace_root() / "studies" / search.study
 
 
 def retried(trials) -> set[int]:
@@ -45,7 +44,16 @@ def masked(url: str | None) -> str:
     return f"{scheme}{user}{':***' if ':' in user_info else ''}@{host}"
 
 
-def _check_url(url: str) -> None:
+def open_storage(search, folder: Path, on_stale=None):
+    """The study's storage: a journal file in `folder`, or PostgreSQL with heartbeats, whose stale
+    trials (their worker died) go to `on_stale(study, trial)`."""
+    url = search.storage
+    if url is None:
+        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
+
+        folder.mkdir(parents=True, exist_ok=True)
+        path = str(folder / "journal.log")
+        return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
     if any(char in _user_info(url)[1] for char in RESERVED):
         raise ConfigError(f"search.storage: the user or password in {masked(url)} holds a character reserved in URLs "
                           f"({' '.join(RESERVED)}): percent-encode it (e.g. @ as %40)")
@@ -57,19 +65,6 @@ def _check_url(url: str) -> None:
                           "use postgresql://user:password@host:port/db") from None
     if parts.scheme not in POSTGRES_SCHEMES:
         raise ConfigError(f"search.storage: use null (a journal file under studies/) or postgresql://user@host:port/db, got {masked(url)}")
-
-
-def open_storage(search, folder: Path, on_stale=None):
-    """The study's storage: a journal file in `folder`, or PostgreSQL with heartbeats, whose stale
-    trials (their worker died) go to `on_stale(study, trial)`."""
-    url = search.storage
-    if url is None:
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
-
-        folder.mkdir(parents=True, exist_ok=True)
-        path = str(folder / "journal.log")
-        return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
-    _check_url(url)
     url = url.replace("postgres://", "postgresql://", 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

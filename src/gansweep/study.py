@@ -13,6 +13,7 @@ lost trial does not count towards n_trials.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -28,12 +29,12 @@ from pydantic import ValidationError
 import gansweep
 from gansweep import paths, space, tracking
 from gansweep.storage import masked, open_storage, retried, study_dir
+from gansweep.study_results import write_results
 from gansweep.config import Config, ConfigError, RunConfig, explain
 from gansweep.overrides import changed_keys, with_overrides
 from gansweep.metrics.fid import statistics_of
 from gansweep.protocol import REPORT, SELECTION, check_reference, protocol
 
-FINISHED_ON_THEIR_OWN = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 MAX_RETRIES = 2
 
 
@@ -51,10 +52,6 @@ def _process_start(pid: int) -> int | None:
     return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
-def this_worker() -> dict:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())}
-
-
 def _dead(trial) -> bool:
     owner = trial.user_attrs.get("worker")
     if owner is None:  # died between ask() and recording its owner
@@ -65,7 +62,10 @@ def _dead(trial) -> bool:
 def requeue(study: optuna.Study, trial) -> None:
     """A trial lost with its worker: its MLflow run is marked KILLED and its params queued again.
     Also Optuna's stale-trial callback for PostgreSQL (the trial is already FAIL there)."""
-    _end_mlflow_run(study, trial.number, "KILLED", "its worker died")
+    client, runs = _trial_runs(study, trial.number)
+    for run in runs:
+        if run.info.status == "RUNNING":
+            tracking.ended(client, run.info.run_id, "KILLED", "its worker died")
     retries = trial.user_attrs.get("retries", 0)
     if retries < MAX_RETRIES:
         queue_again(study, trial, retries + 1)
@@ -84,9 +84,7 @@ def reap(study: optuna.Study) -> None:
     if isinstance(study._storage, optuna.storages.RDBStorage):
         optuna.storages.fail_stale_trials(study)
         return
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not _dead(trial):
-            continue
+    for trial in filter(_dead, study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
         try:
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
         except optuna.exceptions.UpdateFinishedTrialError:
@@ -115,7 +113,7 @@ def counted(study: optuna.Study) -> int:
     and queued again does not), or running."""
     trials = study.get_trials(deepcopy=False)
     again = retried(trials)
-    return sum(t.state == TrialState.RUNNING or (t.state in FINISHED_ON_THEIR_OWN and t.number not in again) for t in trials)
+    return sum(t.state == TrialState.RUNNING or (t.state.is_finished() and t.number not in again) for t in trials)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -131,13 +129,6 @@ def _trial_runs(study: optuna.Study, number: int):
     return client, client.search_runs([attrs["mlflow_experiment_id"]], f"tags.`gansweep.trial` = '{study.study_name}/{number}'")
 
 
-def _end_mlflow_run(study: optuna.Study, number: int, status: str, reason: str) -> None:
-    client, runs = _trial_runs(study, number)
-    for run in runs:
-        if run.info.status == "RUNNING":
-            tracking.ended(client, run.info.run_id, status, reason)
-
-
 def _record_state(study: optuna.Study, trial) -> None:
     """After each trial: its final state (and value) on its MLflow run."""
     client, runs = _trial_runs(study, trial.number)
@@ -147,12 +138,12 @@ def _record_state(study: optuna.Study, trial) -> None:
             client.set_tag(run.info.run_id, "optuna.value", trial.value)
 
 
-def parent_run(study: optuna.Study, cfg: Config, client) -> str:
+def parent_run(study: optuna.Study, cfg: Config, client) -> None:
     """The study's MLflow run (the trials' runs are nested under it), made once per study."""
     attrs = study.user_attrs
     if "mlflow_parent_run_id" in attrs:
         client.update_run(attrs["mlflow_parent_run_id"], status="RUNNING")
-        return attrs["mlflow_parent_run_id"]
+        return
     search = cfg.search
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
     run_id = client.create_run(
@@ -166,7 +157,6 @@ def parent_run(study: optuna.Study, cfg: Config, client) -> str:
     study.set_user_attr("mlflow_parent_run_id", run_id)
     study.set_user_attr("mlflow_experiment_id", experiment)
     study.set_user_attr("mlflow_tracking_uri", client.tracking_uri)
-    return run_id
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,7 +177,7 @@ class Objective:
         from gansweep.evaluate import evaluate_training
         from gansweep.train import train
 
-        trial.set_user_attr("worker", this_worker())
+        trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())})
         overrides = space.suggest(trial, self.search.space, RunConfig)
         trial.set_user_attr("overrides", overrides)
         folder = study_dir(self.search) / "trials" / f"{trial.number:04d}"
@@ -196,12 +186,12 @@ class Objective:
         try:
             cfg = RunConfig.model_validate(with_overrides(self.base, overrides))
         except ValidationError as err:
-            refused = ConfigError(explain(err))
-            self._rejected(trial, overrides, tags, refused)
-            raise refused from None
+            reason = explain(err)
+            self._rejected(trial, overrides, tags, reason)
+            raise ConfigError(reason) from None
         try:
             run = train(cfg, paths.prepared_split("train"), folder / "models", folder, selection_path=paths.SELECTION_STATS,
-                        checkpoints=folder / "checkpoints", tags=tags, on_score=self._pruning(trial))
+                        checkpoints=folder / "checkpoints", tags=tags, on_score=functools.partial(self._on_score, trial))
             metrics = evaluate_training(cfg, run, folder / "models", self.reference, folder / "metrics.json", folder / "samples.png")
         except optuna.TrialPruned:
             raise
@@ -217,25 +207,20 @@ class Objective:
         trial.set_user_attr("mlflow_run_id", run["run_id"])
         return metrics[self.search.objective]
 
-    def _pruning(self, trial):
+    def _on_score(self, trial, epoch: int, metrics: dict) -> None:
         # Not optuna-integration's PyTorchLightningPruningCallback: it listens to Lightning's validation
         # loop, which the periodic evaluation is not (see gansweep.callbacks).
+        # The selection score on the objective's own scale: a pruned trial's last value sits beside
+        # complete trials' values in Optuna's plots and dashboard.
         objective = self.search.objective
+        trial.report(metrics[objective], epoch + 1)  # steps: epochs trained
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection {objective.upper()} {metrics[objective]:.4g})")
 
-        def on_score(epoch: int, metrics: dict) -> None:
-            # The selection score on the objective's own scale: a pruned trial's last value sits beside
-            # complete trials' values in Optuna's plots and dashboard.
-            trial.report(metrics[objective], epoch + 1)  # steps: epochs trained
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection {objective.upper()} {metrics[objective]:.4g})")
-
-        return on_score
-
-    def _rejected(self, trial, overrides: dict, tags: dict, err: Exception) -> None:
+    def _rejected(self, trial, overrides: dict, tags: dict, reason: str) -> None:
         """A combination params.yaml's validation refuses: recorded, never trained."""
         from mlflow.entities import Param
 
-        reason = str(err).removeprefix("params.yaml: ")
         trial.set_user_attr("fail_reason", reason[:500])
         client = tracking.client()
         experiment = tracking.experiment_id(client, self.cfg.tracking.experiment)
@@ -298,7 +283,7 @@ def workers_for(search) -> tuple[int, list[str | None]]:
         per_gpu = max(1, min(AUTO_WORKERS_PER_GPU, min(free) // WORKER_GPU_BYTES))
     count = len(ids) * per_gpu if search.workers == "auto" else search.workers
     devices = [ids[k % len(ids)] for k in range(count)]
-    for index, (device, available) in enumerate(zip(ids, free)):
+    for device, available in zip(ids, free):
         placed = devices.count(device)
         if placed * WORKER_GPU_BYTES > available:
             key = "search.workers_per_gpu" if search.workers == "auto" else "search.workers"
@@ -312,11 +297,10 @@ def identity_of(cfg: Config) -> dict:
     MLflow experiment its runs are in. Not n_trials, timeout, workers, heartbeat, compute (how long,
     how wide and on what it runs; each trial's MLflow run records its compute.* params)."""
     search = cfg.search
-    run = cfg.run_config().model_dump(exclude={"compute"})
     return json.loads(json.dumps({
         "objective": search.objective, "sampler": search.sampler, "pruner": search.pruner, "seed": search.seed,
         "space": space.as_data(search.space),
-        "params": run, "protocol": protocol(cfg),
+        "params": cfg.run_config().model_dump(exclude={"compute"}), "protocol": protocol(cfg),
         **({"budget_factor": search.budget_factor} if search.budget_factor else {}),  # absent: studies made before it stay the same
     }))
 
@@ -357,13 +341,12 @@ def prepare(cfg: Config):
     return study
 
 
-def run(cfg: Config, argv: list[str]) -> optuna.Study:
-    """`gansweep study`: prepares the study, runs the workers, writes the results."""
+def run(cfg: Config, argv: list[str]) -> dict:
+    """`gansweep study`: prepares the study, runs the workers, writes the results (returns best_params.yaml's content)."""
     search = cfg.search
     study = prepare(cfg)
     count, devices = workers_for(search)
-    done = counted(study)
-    print(f"study '{search.study}' ({masked(search.storage)}): {done} of {target(search)} trials done; "
+    print(f"study '{search.study}' ({masked(search.storage)}): {counted(study)} of {target(search)} trials done; "
           f"{count} worker{'s' if count > 1 else ''} on "
           + (", ".join(f"GPU {d} ({devices.count(d)})" for d in dict.fromkeys(devices)) if devices[0] is not None else "the CPU"))
     interrupted = False
@@ -380,12 +363,10 @@ def run(cfg: Config, argv: list[str]) -> optuna.Study:
         interrupted = True
         for proc in procs:
             proc.wait()  # each stops its trial (FAIL, queued again) and exits
-    from gansweep.study_results import write_results
-
-    write_results(study, cfg, finished=not interrupted and counted(study) >= target(search))
+    best = write_results(study, cfg, finished=not interrupted and counted(study) >= target(search))
     if interrupted:
         raise KeyboardInterrupt
     failed = [p.returncode for p in procs if p.returncode]
     if failed:
         raise RuntimeError(f"{len(failed)} worker(s) exited with status {failed}: see their output above")
-    return study
+    return best

@@ -44,10 +44,9 @@ def save_plots(study: optuna.Study, folder: Path) -> list[Path]:
         with warnings.catch_warnings(), matplotlib.rc_context():  # the plots restyle matplotlib globally
             warnings.simplefilter("ignore")
             try:
-                axes = plot(study)
+                figure = plot(study).figure
             except (ValueError, RuntimeError, ZeroDivisionError):
                 continue  # e.g. importances need two completed trials
-            figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
             path = folder / f"{name}.png"
             figure.savefig(path, bbox_inches="tight", dpi=100)
             plt.close(figure)

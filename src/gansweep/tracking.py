@@ -20,7 +20,7 @@ from gansweep.registry import ConfigError
 
 # `mlflow ui` (3.x) opens an experiment on its GenAI overview. The kind tag is what older 3.x UIs
 # read; 3.17 reads `workflowType` from the URL and a saved view (sorted by FID, with the columns that
-# matter) from an experiment tag, both in the link that RUNS_VIEW builds. Formats from MLflow
+# matter) from an experiment tag, both in the link ui_hint builds. Formats from MLflow
 # 3.17.2's UI code (its shared-view envelope); not a documented API, so checked by a test.
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 VIEW_KEY = "gansweep"
@@ -29,6 +29,11 @@ VIEW_COLUMNS = [
     "params.`loss.name`", "params.`model.g_activation`", "params.`model.d_activation`",
     "params.`regularization.d_spectral_norm`", "params.`train.seed`",
 ]
+# The experiment tag holding the saved runs-table view: sorted by FID, its columns shown. Its times
+# are fixed (0), so every worker writes the same tag.
+VIEW_STATE = {"orderByKey": "metrics.`fid`", "orderByAsc": True, "selectedColumns": VIEW_COLUMNS}
+VIEW_ENVELOPE = {"name": "GANs by FID", "createdAt": 0, "updatedAt": 0, "state": json.dumps(VIEW_STATE)}
+RUNS_VIEW = {f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(VIEW_ENVELOPE)}
 PACKAGE = Path(__file__).resolve().parent
 # The files whose content decides what a run computes: the `-dirty` suffix and the code hash cover these.
 CODE_PATHS = ("src", "pipeline", "dvc.yaml", "pyproject.toml")
@@ -38,17 +43,16 @@ class TrackingError(ConfigError):
     """The MLflow store cannot be used: one line naming the URI."""
 
 
-def workspace_root(cwd: str | Path | None = None) -> Path:
+def workspace_root() -> Path:
     """The project folder. `dvc exp run --temp/--queue` runs in copies under .dvc/tmp/exps/ that
     lack git-ignored files, so a store inside the copy would be lost: map it to the workspace."""
-    path = Path(cwd or os.getcwd()).resolve()
+    path = Path.cwd().resolve()
     if ".dvc" in path.parts:
         return Path(*path.parts[: path.parts.index(".dvc")])
     return path
 
 
 def tracking_uri() -> str:
-    """MLFLOW_TRACKING_URI when set (a server, say), else the SQLite store in <workspace>/mlruns."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{workspace_root() / 'mlruns' / 'mlflow.db'}"
 
 
@@ -58,7 +62,6 @@ def local_store(uri: str) -> Path | None:
 
 
 def client(uri: str | None = None):
-    """A checked MlflowClient for `uri` (default: tracking_uri())."""
     from mlflow.tracking import MlflowClient
 
     uri = uri or tracking_uri()
@@ -103,30 +106,18 @@ def experiment_id(mlflow_client, name: str) -> str:
 
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None:
-        for key, value in runs_view().items():
+        for key, value in RUNS_VIEW.items():
             if key not in experiment.tags:  # made by an older gansweep
                 mlflow_client.set_experiment_tag(experiment.experiment_id, key, value)
         return experiment.experiment_id
     store = local_store(mlflow_client.tracking_uri)
     location = (store / "artifacts").as_uri() if store else None
     try:
-        return mlflow_client.create_experiment(name, artifact_location=location, tags={**EXPERIMENT_KIND, **runs_view()})
+        return mlflow_client.create_experiment(name, artifact_location=location, tags={**EXPERIMENT_KIND, **RUNS_VIEW})
     except MlflowException as err:
         if err.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
         return mlflow_client.get_experiment_by_name(name).experiment_id  # another worker made it first
-
-
-def runs_view() -> dict[str, str]:
-    """The experiment tag holding the saved runs-table view: sorted by FID, its columns shown."""
-    now = 0  # fixed, so every worker writes the same tag
-    state = {"orderByKey": "metrics.`fid`", "orderByAsc": True, "selectedColumns": VIEW_COLUMNS}
-    envelope = {"name": "GANs by FID", "createdAt": now, "updatedAt": now, "state": json.dumps(state)}
-    return {f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(envelope)}
-
-
-def runs_link(base: str, experiment: str) -> str:
-    return f"{base.rstrip('/')}/#/experiments/{experiment}/runs?viewStateShareKey={VIEW_KEY}&workflowType=machine_learning"
 
 
 def git_commit(root: str | Path | None = None) -> str:
@@ -209,7 +200,7 @@ def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:
 
 def ui_hint(uri: str, experiment: str) -> str:
     """How to look at an experiment's runs, sorted by FID."""
-    link = runs_link(ui_base(uri), experiment)
+    link = f"{ui_base(uri)}/#/experiments/{experiment}/runs?viewStateShareKey={VIEW_KEY}&workflowType=machine_learning"
     if urlsplit(uri).scheme in ("http", "https"):
         return link
     return f"mlflow ui --backend-store-uri {uri if local_store(uri) is not None else '<hidden>'}  then open {link}"
