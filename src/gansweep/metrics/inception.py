@@ -87,8 +87,7 @@ def has_openvino() -> bool:
 def resolve_runtime(runtime: str, device: str) -> str:
     """auto -> OpenVINO on the CPU (about 2x TorchScript on an AVX2 CPU, the same float32 features
     to 1e-6), TorchScript on a GPU."""
-    if runtime not in RUNTIMES:
-        raise ValueError(RUNTIMES.unknown_message(runtime, "compute.inception"))
+    RUNTIMES.get(runtime, "compute.inception")  # an unknown name: one line listing the runtimes
     on_cpu = torch.device(device).type == "cpu"
     if runtime == "auto":
         return "openvino" if on_cpu and has_openvino() else "torch"
