@@ -68,8 +68,8 @@ class Range(BaseModel):
 Spec = list | Range
 
 
-def _field(run_config_class, key: str):
-    """The pydantic field behind a dotted key, or a one-line error (as `check` says it) naming the valid keys."""
+def _is_int(run_config_class, key: str) -> bool:
+    """Whether a dotted key's field holds integers, or a one-line error (as `check` says it) naming the valid keys."""
     section, _, name = key.partition(".")
     if section not in SEARCHABLE:
         raise ValueError(f"search.space.{key}: only {', '.join(SEARCHABLE)} keys can be searched "
@@ -79,11 +79,8 @@ def _field(run_config_class, key: str):
         valid = [f"{section}.{n}" for n in model.model_fields if n != "options"]
         raise ValueError(f"search.space.{key}: unknown key; valid keys here: {', '.join(valid)}"
                          + (", loss.options.<loss>.<option>" if section == "loss" else ""))
-    return model.model_fields[name]
-
-
-def _is_int(field) -> bool:
-    kinds = set(get_args(field.annotation)) or {field.annotation}
+    annotation = model.model_fields[name].annotation
+    kinds = set(get_args(annotation)) or {annotation}
     return int in kinds and float not in kinds
 
 
@@ -116,7 +113,7 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
                 raise ValueError(f"{where}: {err}") from None
             integer = False
         else:
-            integer = _is_int(_field(run_class, key))
+            integer = _is_int(run_class, key)
             if isinstance(spec, Range) and integer and not all(float(v).is_integer() for v in (spec.low, spec.high, spec.step or 1)):
                 raise ValueError(f"{where}: {key} is an integer; give integer low, high and step")
             for value in values:
@@ -143,7 +140,7 @@ def suggest(trial, space: dict[str, Spec], run_class) -> dict[str, Any]:
     loss is the trial's (so TPE never spends trials on options that do nothing), and its
     `loss.options.<loss>.<option>` keys become the whole `loss.options` mapping of the trial's loss
     (replacing params.yaml's, which may belong to another loss)."""
-    params = {key: _suggest(trial, key, spec, _is_int(_field(run_class, key))) for key, spec in space.items() if not key.startswith(OPTIONS)}
+    params = {key: _suggest(trial, key, spec, _is_int(run_class, key)) for key, spec in space.items() if not key.startswith(OPTIONS)}
     if "loss.name" in params:
         prefix = f"{OPTIONS}{params['loss.name']}."
         params["loss.options"] = {key.removeprefix(prefix): _suggest(trial, key, spec, False)
