@@ -6,8 +6,6 @@ from typing import Any
 
 from gansweep.registry import ConfigError
 
-SPACE = "search.space."  # its own keys are dotted params keys
-
 
 def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
     """A copy of `raw` with `overrides` applied: dotted keys (`model.g_activation`), or sections
@@ -18,8 +16,8 @@ def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
     for key, value in overrides.items():
         if isinstance(value, dict) and "." not in key and isinstance(merged.get(key), dict):
             value = {**merged[key], **value}  # a section: its values replaced one by one
-        # search.space.train.lr_g: the space's key is train.lr_g
-        *parents, leaf = key.split(".", 2 if key.startswith(SPACE) else -1)
+        # search.space.train.lr_g: the space's key is train.lr_g (its own keys are dotted params keys)
+        *parents, leaf = key.split(".", 2 if key.startswith("search.space.") else -1)
         node = merged
         for part in parents:
             node = node.setdefault(part, {})
