@@ -47,12 +47,11 @@ class DataConfig(Section):
     def _folder_keys(self):
         folder = self.dataset == "folder"
         for key in ("image_size", "channels"):
-            value = getattr(self, key)
-            if folder and value is None:
+            if folder and getattr(self, key) is None:
                 raise ValueError(f".{key}: the folder dataset needs it (the side of the square images / 1 or 3 channels)")
-            if not folder and value is not None:
-                shape = DATASETS.get(self.dataset).image_shape
-                raise ValueError(f".{key}: only the folder dataset takes it ({self.dataset} images are {shape[0]}x{shape[1]}x{shape[2]}); set null")
+            if not folder and getattr(self, key) is not None:
+                shape = "x".join(map(str, DATASETS.get(self.dataset).image_shape))
+                raise ValueError(f".{key}: only the folder dataset takes it ({self.dataset} images are {shape}); set null")
         return self
 
     def image_shape(self) -> tuple[int, int, int]:
@@ -266,12 +265,10 @@ class SearchConfig(Section):
     @model_validator(mode="after")
     def _budget_study(self):
         key = self.budget_factor
-        if key is None:
-            return self
-        if not isinstance(self.space.get(key), list):
+        if key is not None and not isinstance(self.space.get(key), list):
             raise ValueError(f".budget_factor: {key} must be a key of search.space with a choice list (its levels), "
                              f"got {'a range' if key in self.space else 'no such key'}")
-        if self.sampler != "random" or self.pruner != "none":
+        if key is not None and (self.sampler != "random" or self.pruner != "none"):
             raise ValueError(".budget_factor: a budget-fair study draws the other keys at random and trains every trial to the end: "
                              f"set search.sampler: random and search.pruner: none (got {self.sampler}, {self.pruner})")
         return self
@@ -379,11 +376,10 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
 
 def read_params(path: str | Path = "params.yaml") -> dict:
     """The raw mapping in a params file, with YAML errors reported by line and column."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: not found (run from the project root, where dvc.yaml is)")
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run from the project root, where dvc.yaml is)") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
