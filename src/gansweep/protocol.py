@@ -30,17 +30,14 @@ def real_images(cfg: Config, splits: dict[str, np.ndarray], purpose: str) -> np.
     m = cfg.metrics
     reference = splits[m.reference_split]
     if m.reference_images > len(reference):
-        raise ConfigError(
-            f"metrics.reference_images is {m.reference_images}, but the {m.reference_split} split of "
-            f"{cfg.data.dataset} has only {len(reference)} images"
-        )
+        raise ConfigError(f"metrics.reference_images is {m.reference_images}, but the {m.reference_split} split of "
+                          f"{cfg.data.dataset} has only {len(reference)} images")
     sample = describe(cfg, purpose)  # the one definition of which images a score uses
     images, start, n = splits[sample["split"]], sample["start"], sample["images"]
     if start + n > len(images):  # after the check above, only the selection sample can run past its split
-        raise ConfigError(
-            f"train.eval_reference_images is {n}, but the train split of {cfg.data.dataset} has only "
-            f"{len(images) - start} images besides the {start} that metrics.reference_images reserves for the reported score"
-        )
+        raise ConfigError(f"train.eval_reference_images is {n}, but the train split of {cfg.data.dataset} has only "
+                          f"{len(images) - start} images besides the {start} that metrics.reference_images reserves for the "
+                          "reported score")
     return images[start : start + n]
 
 
@@ -65,11 +62,10 @@ def train_images_needed(cfg: Config) -> int:
 def check_reference(reference: dict, cfg: Config, purpose: str = REPORT) -> None:
     """The statistics must have been made for this config and this purpose."""
     for key, value in describe(cfg, purpose).items():
-        found = reference.get(key)
-        if found is None or str(found) != str(value):
-            raise ConfigError(
-                f"the {purpose} statistics are for {key}={found}, params say {value}: run dvc repro to recompute them"
-            )
+        found = reference.get(key)  # None (a key they lack) never equals a described value
+        if str(found) != str(value):
+            raise ConfigError(f"the {purpose} statistics are for {key}={found}, params say {value}: "
+                              "run dvc repro to recompute them")
 
 
 def label(cfg: Config) -> str:
