@@ -22,7 +22,7 @@ from gansweep.nn.outputs import OUTPUTS
 from gansweep.nn.networks import ARCHITECTURES, check_architecture
 from gansweep.nn.norms import NORMS
 from gansweep import space
-from gansweep.overrides import with_overrides  # noqa: F401  (also the config's public API)
+from gansweep.overrides import with_overrides  # also the config's public API
 from gansweep.registry import ConfigError, Registry
 
 
@@ -128,8 +128,7 @@ class RegularizationConfig(Section):
             value = [] if value.strip() in ("", "none") else [part.strip() for part in value.split(",")]
         if not isinstance(value, list):
             raise ValueError(f"expected a list of augmentations (or 'none'), got {value!r}; choose from: {', '.join(AUGMENTS.names())}")
-        for name in value:
-            _check(AUGMENTS, name)
+        value = [_check(AUGMENTS, name) for name in value]
         if len(set(value)) != len(value):
             raise ValueError(f"each augmentation at most once, got {value!r}")
         return value
@@ -370,7 +369,6 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as err:
-        # One line per problem, the first is what the user fixes first.
         raise ConfigError(f"{source}: " + explain(err)) from None
 
 

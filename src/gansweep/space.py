@@ -14,6 +14,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gansweep.losses import LOSSES, build_loss
 from gansweep.overrides import with_overrides
 from gansweep.registry import Registry
 
@@ -88,8 +89,6 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
     """Raises ValueError naming the first bad entry: an unknown key, an empty choice list, a choice
     that params.yaml's validation rejects on its own, a reversed range, a range the grid cannot
     enumerate. `base` is the run config (params.yaml without `search`) that trials start from."""
-    from gansweep.losses import LOSSES, build_loss
-
     if not space:
         raise ValueError("search.space: empty; give at least one key")
     run_class, dump = type(base), base.model_dump()
@@ -102,6 +101,7 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
             if bad:
                 raise ValueError(f"{where}: choices must be names, numbers, booleans or null, got {bad[0]!r}")
         values = spec if isinstance(spec, list) else [spec.low, spec.high]
+        integer = not key.startswith(OPTIONS) and _is_int(run_class, key)  # a loss's options are floats
         if key.startswith(OPTIONS):
             loss, _, option = key.removeprefix(OPTIONS).partition(".")
             if loss not in LOSSES:
@@ -111,9 +111,7 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
                     build_loss(loss, {option: value})
             except ValueError as err:
                 raise ValueError(f"{where}: {err}") from None
-            integer = False
         else:
-            integer = _is_int(run_class, key)
             if isinstance(spec, Range) and integer and not all(float(v).is_integer() for v in (spec.low, spec.high, spec.step or 1)):
                 raise ValueError(f"{where}: {key} is an integer; give integer low, high and step")
             for value in values:
@@ -163,11 +161,9 @@ def grid_size(space: dict[str, Spec]) -> int:
         return len(spec) if isinstance(spec, list) else int((spec.high - spec.low) / (spec.step or 1) + 1e-9) + 1
 
     total = math.prod(points(spec) for key, spec in space.items() if not key.startswith(OPTIONS) and key != "loss.name")
-    losses = space.get("loss.name")
-    if not isinstance(losses, list):
-        return total
-    per_loss = (math.prod(points(spec) for key, spec in space.items() if key.startswith(f"{OPTIONS}{loss}.")) for loss in losses)
-    return total * sum(per_loss)
+    per_loss = [math.prod(points(spec) for key, spec in space.items() if key.startswith(f"{OPTIONS}{loss}."))
+                for loss in space.get("loss.name", [])]  # a choice list: check refuses a range of names
+    return total * (sum(per_loss) if per_loss else 1)
 
 
 def as_data(space: dict[str, Spec]) -> dict[str, Any]:
