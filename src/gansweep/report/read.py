@@ -14,8 +14,7 @@ from gansweep.storage import masked, open_storage, retried, study_dir
 SEED = "train.seed"
 
 
-def open_study(cfg) -> optuna.Study:
-    search = cfg.search
+def open_study(search) -> optuna.Study:
     folder = study_dir(search)
     first = f"run `gansweep study --study-name {search.study}` first"
     if search.storage is None and not (folder / "journal.log").exists():
