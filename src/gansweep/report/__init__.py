@@ -54,7 +54,7 @@ def report(cfg, also: list[str] = ()) -> tuple[Comparison, Path]:
     studies/<study>/report/ and to the study's parent MLflow run. With `also` (more study names),
     one comparison of all of them, in studies/<study>+<other>.../report/ and under that name on
     the first study's MLflow run."""
-    names = [cfg.search.study, *[name for name in also if name != cfg.search.study]]
+    names = list(dict.fromkeys([cfg.search.study, *also]))  # each study once
     studies = [open_study(cfg.search.model_copy(update={"study": name})) for name in names]
     attrs = studies[0].user_attrs
     uri, experiment = attrs["mlflow_tracking_uri"], attrs["mlflow_experiment_id"]

@@ -78,11 +78,9 @@ def _grid(c: Comparison, row: pd.Series, caption: str) -> str:
 def first_screen_grids(c: Comparison) -> str:
     """The sample grids of the best and the worst configuration (best seed each), beside the conclusion."""
     ranked, m = c.ranked, c.objective
-    if ranked.empty:
-        return ""
-    rows = [("best", ranked.iloc[0])] + ([("worst", ranked.iloc[-1])] if len(ranked) > 1 else [])
+    ends = ranked.iloc[[0, -1]] if len(ranked) > 1 else ranked  # one configuration (or none): no worst
     return "".join(_grid(c, row, f"{label}: {row['configuration']} ({m.upper()} {row[f'{m}_mean']:.4g}, seed {int(row['best_seed'])})")
-                   for label, row in rows)
+                   for label, (_, row) in zip(("best", "worst"), ends.iterrows()))
 
 
 def grids_by_level(c: Comparison) -> str:

@@ -72,14 +72,12 @@ def curves(c: Comparison, path: Path) -> None:
 
 
 def marginal(c: Comparison, path: Path) -> None:
-    factors = c.categorical if not c.marginal.empty else []
+    factors = list(c.marginal.groupby("factor", sort=False)) if not c.marginal.empty else []  # in c.categorical's order
     with _figure(path, 1.0 + 0.9 * max(1, len(factors)) + 0.25 * len(c.marginal)) as (figure, _):
         figure.clf()
-        heights = [max(1, int((c.marginal["factor"] == f).sum())) for f in factors] or [1]
-        grid = figure.add_gridspec(len(heights), 1, height_ratios=heights)
-        for i, factor in enumerate(factors):
+        grid = figure.add_gridspec(max(1, len(factors)), 1, height_ratios=[len(rows) for _, rows in factors] or [1])
+        for i, (factor, rows) in enumerate(factors):
             axes = figure.add_subplot(grid[i])
-            rows = c.marginal[c.marginal["factor"] == factor]
             errors = np.vstack([rows["effect"] - rows["effect_low"], rows["effect_high"] - rows["effect"]])
             axes.errorbar(rows["effect"], range(len(rows)), xerr=errors, fmt="o", capsize=3)
             axes.axvline(0, color="grey", linewidth=0.8)

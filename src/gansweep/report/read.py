@@ -138,8 +138,7 @@ def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.
                 space.setdefault(key, spec)
     # A key the studies fixed at different values (one study per architecture, say) is a factor of the comparison.
     differ = sorted({key for identity in identities[1:] for key in changed_keys(first["params"], identity["params"]) if key not in space})
-    for key in differ:
-        space[key] = list(dict.fromkeys(_fixed(identity["params"], key) for identity in identities))
+    space.update({key: list(dict.fromkeys(_fixed(identity["params"], key) for identity in identities)) for key in differ})
     factors = [key for key in space if key != SEED]
     frames, curve_frames = zip(*[read_trials(study, client, factors) for study in studies])
     notes = [f"The studies start from different values of {', '.join(differ)}: compared as factors."] if differ else []
