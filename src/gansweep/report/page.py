@@ -27,8 +27,7 @@ def conclusion(c: Comparison) -> list[str]:
         tested = [p for p in c.pairs if not pd.isna(p.p)]
         lines.append(f"Among the top {min(TOP, len(ranked))}: {sum(p.significant for p in tested)} of {len(tested)} pairwise "
                      "differences are significant after Holm's correction; the rest may be seed noise.")
-    for factor in c.categorical:
-        rows = c.marginal[c.marginal["factor"] == factor] if not c.marginal.empty else c.marginal
+    for factor, rows in (c.marginal.groupby("factor", sort=False) if not c.marginal.empty else []):  # in c.categorical's order
         if len(rows) < 2:
             continue
         top = rows.loc[rows["effect"].idxmin()]
