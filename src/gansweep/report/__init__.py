@@ -54,16 +54,16 @@ def report(cfg, also: list[str] = ()) -> tuple[Comparison, Path]:
     studies/<study>/report/ and to the study's parent MLflow run. With `also` (more study names),
     one comparison of all of them, in studies/<study>+<other>.../report/ and under that name on
     the first study's MLflow run."""
-    names = [cfg.search.study, *[name for name in also if name != cfg.search.study]]
-    studies = [open_study(cfg.model_copy(update={"search": cfg.search.model_copy(update={"study": name})})) for name in names]
+    names = list(dict.fromkeys([cfg.search.study, *also]))  # each study once
+    studies = [open_study(cfg.search.model_copy(update={"study": name})) for name in names]
     attrs = studies[0].user_attrs
-    client = tracking.client(attrs["mlflow_tracking_uri"])
-    c = compare(studies, client)
     uri, experiment = attrs["mlflow_tracking_uri"], attrs["mlflow_experiment_id"]
-    c.run_link, hint = f"{tracking.ui_base(uri)}/#/experiments/{experiment}/runs/{{}}", tracking.ui_hint(uri, experiment)
+    client = tracking.client(uri)
+    c = compare(studies, client)
+    c.run_link = f"{tracking.ui_base(uri)}/#/experiments/{experiment}/runs/{{}}"
     joined = "+".join(names)
     folder = study_dir(cfg.search.model_copy(update={"study": joined})) / REPORT_DIR
-    for path in write(c, folder, hint):
+    for path in write(c, folder, tracking.ui_hint(uri, experiment)):
         client.log_artifact(attrs["mlflow_parent_run_id"], str(path), artifact_path=REPORT_DIR if len(names) == 1 else f"{REPORT_DIR}-{joined}")
     return c, folder / "report.html"
 
@@ -71,8 +71,7 @@ def report(cfg, also: list[str] = ()) -> tuple[Comparison, Path]:
 def report_and_say(cfg, also: list[str] = (), screenshot_png: Path | None = None) -> None:
     """`gansweep report` and the study pipeline's report stage: the report, its conclusion printed."""
     comparison, page = report(cfg, also)
-    for line in conclusion(comparison):
-        print(line)
+    print(*conclusion(comparison), sep="\n")
     if comparison.warnings:
         print(f"{len(comparison.warnings)} warning(s) in the report: " + " | ".join(w.split(":")[0].split(" (")[0] for w in comparison.warnings))
     print(f"report: {page.resolve()} (tables and plots beside it; also on the study's MLflow run under report/)")

@@ -158,9 +158,7 @@ def _samples(client, ranked: pd.DataFrame) -> dict[str, bytes]:
     """Each configuration's sample grid from its best seed (the run's samples.png)."""
     found = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for row in ranked.itertuples():
-            if not row.best_run_id:
-                continue
+        for row in ranked[ranked["best_run_id"].notna()].itertuples():
             try:
                 path = client.download_artifacts(row.best_run_id, "samples.png", scratch)
             except Exception:  # noqa: BLE001 - an artifact store that lost it: the row shows no image

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -21,16 +20,14 @@ def conclusion(c: Comparison) -> list[str]:
     if c.budget_factor:
         return budget_conclusion(c)
     best = ranked.iloc[0]
-    interval = "" if math.isnan(best[f"{m}_ci_low"]) else f", 95% interval {best[f'{m}_ci_low']:.4g} to {best[f'{m}_ci_high']:.4g}"
+    interval = "" if pd.isna(best[f"{m}_ci_low"]) else f", 95% interval {best[f'{m}_ci_low']:.4g} to {best[f'{m}_ci_high']:.4g}"
     lines = [f"Lowest {metric}: {best['configuration']}: {best[f'{m}_mean']:.4g} (mean of {best['seeds']} seed(s){interval})."]
     if c.pairs:
         lines.append(c.pairs[0].sentence(metric) + ".")  # the first pair: the best two (pairs of the top in rank order)
-        tested = [p for p in c.pairs if not math.isnan(p.p)]
-        significant = [p for p in tested if p.significant]
-        lines.append(f"Among the top {min(TOP, len(ranked))}: {len(significant)} of {len(tested)} pairwise differences are significant "
-                     "after Holm's correction; the rest may be seed noise.")
-    for factor in c.categorical:
-        rows = c.marginal[c.marginal["factor"] == factor] if not c.marginal.empty else c.marginal
+        tested = [p for p in c.pairs if not pd.isna(p.p)]
+        lines.append(f"Among the top {min(TOP, len(ranked))}: {sum(p.significant for p in tested)} of {len(tested)} pairwise "
+                     "differences are significant after Holm's correction; the rest may be seed noise.")
+    for factor, rows in (c.marginal.groupby("factor", sort=False) if not c.marginal.empty else []):  # in c.categorical's order
         if len(rows) < 2:
             continue
         top = rows.loc[rows["effect"].idxmin()]
@@ -52,10 +49,9 @@ def budget_conclusion(c: Comparison) -> list[str]:
     return lines
 
 
-def _img(kind: str, png: bytes, alt: str | None = None) -> str:
+def _img(kind: str, png: bytes, alt: str) -> str:
     """An image of class `kind`, its PNG in its address: the page holds it itself (the report is one file)."""
-    alt = "" if alt is None else f' alt="{html.escape(alt)}"'
-    return f'<img class="{kind}"{alt} src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+    return f'<img class="{kind}" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def _table_html(frame: pd.DataFrame, caption: str, images: dict[str, bytes] | None = None, links: dict[str, str] | None = None) -> str:
@@ -66,7 +62,7 @@ def _table_html(frame: pd.DataFrame, caption: str, images: dict[str, bytes] | No
     for col, link in (links or {}).items():
         cells[col] = [f'<a href="{html.escape(link.format(v))}">{html.escape(str(v)[:12])}</a>' if v else "" for v in frame[col]]
     if images is not None:
-        cells["samples (best seed)"] = [_img("samples", images[label]) if images.get(label) else ""
+        cells["samples (best seed)"] = [_img("samples", images[label], label) if images.get(label) else ""
                                         for label in frame["configuration"]]
     table = cells.to_html(index=False, escape=False, float_format="{:.4g}".format, border=0)
     return table.replace("<thead>", f"<caption>{html.escape(caption)}</caption><thead>", 1)
@@ -75,19 +71,15 @@ def _table_html(frame: pd.DataFrame, caption: str, images: dict[str, bytes] | No
 def _grid(c: Comparison, row: pd.Series, caption: str) -> str:
     """The sample grid of a configuration's best seed, captioned; nothing when the run has none."""
     png = c.samples.get(row["configuration"])
-    if png is None:
-        return ""
-    return f'<figure>{_img("grid", png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>'
+    return f'<figure>{_img("grid", png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>' if png else ""
 
 
 def first_screen_grids(c: Comparison) -> str:
     """The sample grids of the best and the worst configuration (best seed each), beside the conclusion."""
     ranked, m = c.ranked, c.objective
-    if ranked.empty:
-        return ""
-    rows = [("best", ranked.iloc[0])] + ([("worst", ranked.iloc[-1])] if len(ranked) > 1 else [])
+    ends = ranked.iloc[[0, -1]] if len(ranked) > 1 else ranked  # one configuration (or none): no worst
     return "".join(_grid(c, row, f"{label}: {row['configuration']} ({m.upper()} {row[f'{m}_mean']:.4g}, seed {int(row['best_seed'])})")
-                   for label, row in rows)
+                   for label, (_, row) in zip(("best", "worst"), ends.iterrows()))
 
 
 def grids_by_level(c: Comparison) -> str:
@@ -97,7 +89,7 @@ def grids_by_level(c: Comparison) -> str:
         figures = []
         for level, group in c.ranked.groupby(factor, dropna=False, sort=False):  # ranked: the first row of each is its best
             row = group.iloc[0]
-            level = None if isinstance(level, float) and math.isnan(level) else level
+            level = None if pd.isna(level) else level
             figures.append(_grid(c, row, f"{value_label(level)}: {m.upper()} {row[f'{m}_mean']:.4g} ({row['configuration']})"))
         if len(figures) > 1:
             parts.append(f"<h3>{html.escape(key_label(factor))}</h3><div class=\"row\">{''.join(figures)}</div>")

@@ -21,30 +21,25 @@ def plots(c: Comparison, folder: Path) -> dict[str, Path]:
 
 @contextmanager
 def _figure(path: Path, height: float, width: float = 8.0):
-    """A figure and its axes to draw on, saved to `path` when the block ends."""
-    import matplotlib
+    """A figure and its axes to draw on, saved to `path` when the block ends (no pyplot: no GUI backend, nothing to close)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(width, height), dpi=100)
-    yield figure, axes
+    figure = Figure(figsize=(width, height), dpi=100)
+    yield figure, figure.subplots()
     figure.tight_layout()
     figure.savefig(path, metadata={"Software": None})
-    plt.close(figure)
 
 
 def bars(c: Comparison, path: Path) -> None:
     table = c.configurations[c.configurations["seeds"] > 0].iloc[::-1]
-    metric = c.objective
     with _figure(path, 1.2 + 0.35 * len(table)) as (_, axes):
-        mean, low, high = table[[f"{metric}_mean", f"{metric}_ci_low", f"{metric}_ci_high"]].to_numpy(float).T
+        mean, low, high = table[[f"{c.objective}_{x}" for x in ("mean", "ci_low", "ci_high")]].to_numpy(float).T
         errors = np.nan_to_num(np.vstack([mean - low, high - mean]))
         axes.barh(table["configuration"], mean, xerr=errors, color="#8fb3d9", ecolor="#1f3b5c", capsize=3)
         for y, values in enumerate(table["seed_values"]):
             points = [float(v.split(":")[1]) for v in values.split()]
             axes.plot(points, [y] * len(points), "o", color="#d9541e", markersize=4, zorder=3)
-        axes.set_xlabel(f"{metric.upper()} (lower is better): mean, 95% bootstrap interval, one dot per seed")
+        axes.set_xlabel(f"{c.objective.upper()} (lower is better): mean, 95% bootstrap interval, one dot per seed")
         axes.tick_params(axis="y", labelsize=8)
 
 
@@ -77,14 +72,12 @@ def curves(c: Comparison, path: Path) -> None:
 
 
 def marginal(c: Comparison, path: Path) -> None:
-    factors = c.categorical if not c.marginal.empty else []
+    factors = list(c.marginal.groupby("factor", sort=False)) if not c.marginal.empty else []  # in c.categorical's order
     with _figure(path, 1.0 + 0.9 * max(1, len(factors)) + 0.25 * len(c.marginal)) as (figure, _):
         figure.clf()
-        heights = [max(1, int((c.marginal["factor"] == f).sum())) for f in factors] or [1]
-        grid = figure.add_gridspec(len(heights), 1, height_ratios=heights)
-        for i, factor in enumerate(factors):
+        grid = figure.add_gridspec(max(1, len(factors)), 1, height_ratios=[len(rows) for _, rows in factors] or [1])
+        for i, (factor, rows) in enumerate(factors):
             axes = figure.add_subplot(grid[i])
-            rows = c.marginal[c.marginal["factor"] == factor]
             errors = np.vstack([rows["effect"] - rows["effect_low"], rows["effect_high"] - rows["effect"]])
             axes.errorbar(rows["effect"], range(len(rows)), xerr=errors, fmt="o", capsize=3)
             axes.axvline(0, color="grey", linewidth=0.8)

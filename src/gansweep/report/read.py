@@ -14,8 +14,7 @@ from gansweep.storage import masked, open_storage, retried, study_dir
 SEED = "train.seed"
 
 
-def open_study(cfg) -> optuna.Study:
-    search = cfg.search
+def open_study(search) -> optuna.Study:
     folder = study_dir(search)
     first = f"run `gansweep study --study-name {search.study}` first"
     if search.storage is None and not (folder / "journal.log").exists():
@@ -87,8 +86,7 @@ def read_trials(study: optuna.Study, client, factors: list[str]) -> tuple[pd.Dat
             "configuration": ", ".join(f"{key_label(k)}={value_label(v)}" for k, v in values.items() if v is not None) or "params.yaml",
             **values,
             "seed": trial.params.get(SEED, identity["params"]["train"]["seed"]),
-            "fid": trial.user_attrs.get("fid"),
-            "kid": trial.user_attrs.get("kid"),
+            **{metric: trial.user_attrs.get(metric) for metric in ("fid", "kid")},
             "protocol": _protocol_label(tags),
             "git_commit": tags.get("mlflow.source.git.commit"),
             "code_sha256": tags.get("gansweep.code_sha256"),
@@ -139,8 +137,7 @@ def read_studies(studies: list[optuna.Study], client) -> tuple[pd.DataFrame, pd.
                 space.setdefault(key, spec)
     # A key the studies fixed at different values (one study per architecture, say) is a factor of the comparison.
     differ = sorted({key for identity in identities[1:] for key in changed_keys(first["params"], identity["params"]) if key not in space})
-    for key in differ:
-        space[key] = list(dict.fromkeys(_fixed(identity["params"], key) for identity in identities))
+    space.update({key: list(dict.fromkeys(_fixed(identity["params"], key) for identity in identities)) for key in differ})
     factors = [key for key in space if key != SEED]
     frames, curve_frames = zip(*[read_trials(study, client, factors) for study in studies])
     notes = [f"The studies start from different values of {', '.join(differ)}: compared as factors."] if differ else []
