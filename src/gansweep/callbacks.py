@@ -14,9 +14,8 @@ class SampleGrid(pl.Callback):
     """Logs a grid of samples from fixed latents to the MLflow run after every epoch."""
 
     def on_train_epoch_end(self, trainer, module):
-        logger = trainer.logger
         grid = grid_image(to_uint8(module.samples(), module.generator.output))
-        logger.experiment.log_image(logger.run_id, grid, key="samples", step=trainer.current_epoch)
+        trainer.logger.experiment.log_image(trainer.logger.run_id, grid, key="samples", step=trainer.current_epoch)
 
 
 class PeriodicEvaluation(pl.Callback):

@@ -22,9 +22,7 @@ def ema_beta(decay: float, rampup: float | None, step: int) -> float:
     """beta_t for the generator's update number `step` (0-based)."""
     if rampup is None:
         return decay
-    if step == 0:
-        return 0.0
-    return min(decay, 0.5 ** (1.0 / (rampup * step)))
+    return min(decay, 0.5 ** (1.0 / (rampup * step))) if step else 0.0
 
 
 @torch.no_grad()

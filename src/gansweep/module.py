@@ -49,7 +49,6 @@ class GAN(pl.LightningModule):
         self.register_buffer("sample_z", torch.randn(cfg.train.sample_grid_size, cfg.model.latent_dim, generator=fixed))
         self.critic_steps = 0
         self.unchecked = []  # (name, step, loss) not yet checked for finiteness (GPU only)
-        self.last_batch_of_epoch = False
         if cfg.compute.compile:
             # In place, so state_dict keys (checkpoints, saved generators) stay those of the plain networks.
             self.generator.compile()
@@ -153,8 +152,7 @@ class GAN(pl.LightningModule):
             self.objective.after_g_step()
             self.log("g_loss", g_loss, on_step=True, on_epoch=True, prog_bar=True)
             self.logged_this_epoch.add("g_loss")
-            for key, value in self.objective.metrics().items():
-                self.log(key, value, on_step=True, on_epoch=True)
+            self.log_dict(self.objective.metrics(), on_step=True, on_epoch=True)
 
     def on_save_checkpoint(self, checkpoint):
         # What Lightning's checkpoint lacks for an exact resume: the run-wide critic step count, the

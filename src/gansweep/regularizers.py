@@ -11,7 +11,6 @@ def penalised_weights(module: nn.Module) -> list[torch.Tensor]:
 
 
 def weight_penalty(module: nn.Module, l1: float, l2: float) -> torch.Tensor | float:
-    """l1 * sum |w| + l2 * sum w^2 over the penalised weights (0 when both are 0)."""
     if l1 == 0 and l2 == 0:
         return 0.0
     weights = penalised_weights(module)

@@ -22,7 +22,6 @@ EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 def image_files(folder: Path) -> list[Path]:
     """The image files under `folder`, sorted by their path relative to it."""
-    folder = Path(folder)
     if not folder.exists():
         raise ConfigError(f"data.path: {folder} does not exist (a folder of PNG, JPEG or WebP images)")
     if not folder.is_dir():

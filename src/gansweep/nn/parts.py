@@ -10,29 +10,23 @@ from gansweep.nn.activations import ACTIVATIONS
 from gansweep.nn.norms import NORMS
 
 
-def dropout(rate: float, activation: str) -> nn.Module:
-    if rate == 0:
-        return nn.Identity()
-    # Klambauer et al. 2017: plain dropout breaks SELU's self-normalization; AlphaDropout keeps it.
-    return nn.AlphaDropout(rate) if activation == "selu" else nn.Dropout(rate)
-
-
 class Parts:
     """Activation, normalization and dropout of one network (prefix g or d), from the model config."""
 
     def __init__(self, cfg, prefix: str):
-        self.cfg = cfg
-        self.prefix = prefix
-        self.name = getattr(cfg, f"{prefix}_activation")
+        self.cfg, self.prefix = cfg, prefix
+        activation = getattr(cfg, f"{prefix}_activation")
         self.norm_name = getattr(cfg, f"{prefix}_norm")
-        self.act = ACTIVATIONS.get(self.name, f"model.{prefix}_activation")
+        self.act = ACTIVATIONS.get(activation, f"model.{prefix}_activation")
         self.norm = NORMS.get(self.norm_name, f"model.{prefix}_norm")
         self.rate = getattr(cfg, f"{prefix}_dropout")
+        # Klambauer et al. 2017: plain dropout breaks SELU's self-normalization; AlphaDropout keeps it.
+        self.dropout = nn.AlphaDropout if activation == "selu" else nn.Dropout
 
     def after(self, channels: int, normalize: bool = True) -> list[nn.Module]:
         """What follows a convolution (or precedes one, in a pre-activation residual block)."""
         norm = self.norm(channels, self.cfg) if normalize else nn.Identity()
-        return [norm, self.act(channels, self.cfg), dropout(self.rate, self.name)]
+        return [norm, self.act(channels, self.cfg), self.dropout(self.rate) if self.rate else nn.Identity()]
 
     def after_linear(self, features: int) -> list[nn.Module]:
         """The same after a fully connected layer: its features seen as channels of a 1x1 image, so

@@ -20,6 +20,8 @@ from torch import nn
 from gansweep.nn.parts import Parts, halvings, xavier_init
 from gansweep.registry import ConfigError
 
+LARGE = 48  # the smallest image side that takes STL-10's network
+
 
 class UpBlock(nn.Module):
     def __init__(self, parts: Parts, c_in: int, c_out: int):
@@ -61,10 +63,6 @@ class SumPool(nn.Module):
         return x.sum(dim=(2, 3))
 
 
-def _large(side: int) -> bool:
-    return side >= 48
-
-
 class ResNet:
     init_weights = staticmethod(xavier_init)
     head_bias = False  # SNGAN's last layer has none
@@ -72,17 +70,17 @@ class ResNet:
     @staticmethod
     def check(image_shape, networks: list[Parts]) -> None:
         side = image_shape[1]
-        if _large(side) and side % 16:
+        if side >= LARGE and side % 16:
             raise ConfigError(f"model.architecture: resnet from 48 pixels needs a side divisible by 16 (4 down-blocks), got {side}")
-        if not _large(side) and (side % 4 or side < 16):
+        if side < LARGE and (side % 4 or side < 16):
             raise ConfigError(f"model.architecture: resnet needs an image side divisible by 4 and at least 16 pixels, got {side}")
 
     @staticmethod
     def decoder(parts: Parts, in_features: int, image_shape, width: int) -> nn.Sequential:
         channels, side, _ = image_shape
-        steps = 3 if _large(side) else min(3, halvings(side))
+        steps = 3 if side >= LARGE else min(3, halvings(side))
         base = side // 2**steps
-        widths = [8 * width // 2**i for i in range(steps + 1)] if _large(side) else [4 * width] * (steps + 1)
+        widths = [8 * width // 2**i for i in range(steps + 1)] if side >= LARGE else [4 * width] * (steps + 1)
         blocks = [UpBlock(parts, c_in, c_out) for c_in, c_out in zip(widths, widths[1:])]
         return nn.Sequential(
             nn.Linear(in_features, widths[0] * base * base), nn.Unflatten(1, (widths[0], base, base)),
@@ -93,7 +91,7 @@ class ResNet:
     def encoder(parts: Parts, image_shape, width: int) -> tuple[nn.Sequential, int]:
         channels, side, _ = image_shape
         # (channels, down-sampling) of each block; the first is the optimized block on the image.
-        plan = [(width * 2**i, True) for i in range(4)] if _large(side) else [(2 * width, i < 2) for i in range(4)]
+        plan = [(width * 2**i, True) for i in range(4)] if side >= LARGE else [(2 * width, i < 2) for i in range(4)]
         blocks, c_in = [], channels
         for i, (c_out, down) in enumerate(plan):
             blocks.append(DownBlock(parts, c_in, c_out, down=down, first=i == 0))
