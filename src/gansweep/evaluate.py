@@ -37,9 +37,8 @@ def generated_features(generator, n: int, seed: int, convention: str, desc: str,
     was_training = generator.training
     generator.eval()
     try:
-        device = str(next(generator.parameters()).device)
-        return inception_features(generated_batches(generator, n, seed), total=n, device=device, desc=desc, convention=convention,
-                                  runtime=runtime, fast=fast)
+        return inception_features(generated_batches(generator, n, seed), total=n, device=str(next(generator.parameters()).device),
+                                  desc=desc, convention=convention, runtime=runtime, fast=fast)
     finally:
         generator.train(was_training)
 
@@ -86,10 +85,9 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
 
     client = tracking.client(run["tracking_uri"])  # an unreachable store fails here, before any work
     best = load_generator(models_dir / "generator_best.pt", default_device())
-    same = run["best_epoch"] == run["last_epoch"]
-    runtime = cfg.compute.inception
-    best_metrics, _ = score(best, reference, cfg.metrics, runtime)
-    last_metrics = best_metrics if same else score(load_generator(models_dir / "generator.pt", default_device()), reference, cfg.metrics, runtime)[0]
+    best_metrics, _ = score(best, reference, cfg.metrics, cfg.compute.inception)
+    last_metrics = best_metrics if run["best_epoch"] == run["last_epoch"] else score(
+        load_generator(models_dir / "generator.pt", default_device()), reference, cfg.metrics, cfg.compute.inception)[0]
     metrics = {**best_metrics, "best_epoch": run["best_epoch"], "last": last_metrics, **protocol(cfg)}
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")

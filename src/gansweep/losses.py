@@ -318,8 +318,7 @@ class Relativistic(GANLoss):
         return self.loss(*self.relative(critic, real, fake))
 
     def g_loss(self, critic, real, fake):
-        r, f = self.relative(critic, real, fake)
-        return self.loss(f, r)
+        return self.loss(*reversed(self.relative(critic, real, fake)))
 
 
 @LOSSES.register("rsgan")

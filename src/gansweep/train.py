@@ -75,9 +75,7 @@ def fingerprint(cfg: Config, *inputs: Path) -> str:
 def check_budget(cfg: Config, n_images: int) -> None:
     """Refuses a run whose generator would never be updated."""
     t, n_critic = cfg.train, cfg.recipe().n_critic
-    batches = n_images // t.batch_size
-    if t.limit_batches is not None:
-        batches = min(batches, t.limit_batches)
+    batches = min(n_images // t.batch_size, t.limit_batches or n_images)  # limit_batches: None or > 0
     if batches == 0:
         raise ConfigError(f"train.batch_size ({t.batch_size}) is larger than the training set ({n_images} images)")
     if t.epochs * batches < n_critic:
@@ -113,8 +111,7 @@ def fit_settings(cfg: Config) -> dict:
     if compute.devices > 1:
         # Two backward passes per step (D, then G), each reaching only one network's parameters:
         # DDP must expect unused ones. Batch norm sees the whole batch, as on one device.
-        settings["strategy"] = "ddp_find_unused_parameters_true"
-        settings["sync_batchnorm"] = True
+        settings.update(strategy="ddp_find_unused_parameters_true", sync_batchnorm=True)
     return settings
 
 
@@ -129,8 +126,7 @@ def training_batches(cfg: Config, images, device: torch.device):
 
 
 def _check_scorer(selection: dict, cfg: Config) -> None:
-    device = str(training_device(cfg.compute))
-    wanted = scorer(device, cfg.compute.inception, cfg.compute.selection_scorer == "fast")
+    wanted = scorer(str(training_device(cfg.compute)), cfg.compute.inception, cfg.compute.selection_scorer == "fast")
     made = str(selection.get("scorer", "torch-f32"))  # statistics from before the scorer was recorded
     if made.split("-")[1] != wanted.split("-")[1]:
         warnings.warn(f"the selection statistics were computed with {made}, the selection scores of this run use {wanted} "
@@ -269,18 +265,15 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
             default_root_dir=checkpoint_dir or out_dir,
             **settings,
         )
-        loader = training_batches(cfg, images, training_device(cfg.compute))
-        trainer.fit(module, loader, ckpt_path=resume_from, weights_only=True)
+        trainer.fit(module, training_batches(cfg, images, training_device(cfg.compute)), ckpt_path=resume_from, weights_only=True)
         if helper:
             raise SystemExit(0)
         losses.write()  # also when a resume found every epoch done (killed while saving the results)
-        last_epoch = trainer.current_epoch - 1
+        last_epoch, last = trainer.current_epoch - 1, module.output_generator.state_dict()
         best_found = evaluation is not None and evaluation.best_state is not None
-        best_epoch = evaluation.best_epoch if best_found else last_epoch
-        model, shape, last = module.cfg.resolved_model(), module.image_shape, module.output_generator.state_dict()
-        save_generator(out_dir / "generator.pt", model, shape, last)
-        save_generator(out_dir / "generator_best.pt", model, shape, evaluation.best_state if best_found else last)
-        for name in ("generator.pt", "generator_best.pt"):
+        best_epoch, best = (evaluation.best_epoch, evaluation.best_state) if best_found else (last_epoch, last)
+        for name, state in (("generator.pt", last), ("generator_best.pt", best)):
+            save_generator(out_dir / name, module.cfg.resolved_model(), module.image_shape, state)
             client.log_artifact(run_id, str(out_dir / name), artifact_path="model")
         client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
         _log_model(client, run_id, out_dir / "generator_best.pt")

@@ -23,8 +23,7 @@ def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
-    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
-    sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
+    mu1, sigma1, mu2, sigma2 = (np.asarray(x, np.float64) for x in (mu1, sigma1, mu2, sigma2))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
         raise ValueError(f"mismatched statistics: {mu1.shape}, {sigma1.shape} vs {mu2.shape}, {sigma2.shape}")
     eigenvalues, vectors = np.linalg.eigh(sigma1)
@@ -44,11 +43,10 @@ def save_statistics(path: Path, features: np.ndarray, **info) -> None:
 
 def load_statistics(path: Path) -> dict:
     with reading(path, "Inception statistics"), np.load(path) as data:
-        loaded = {key: data[key] for key in data.files}
-        missing = {"mu", "sigma", "features"} - set(loaded)
+        missing = {"mu", "sigma", "features"} - set(data.files)
         if missing:
             raise KeyError(f"no {', '.join(sorted(missing))}")
-    return loaded
+        return dict(data)
 
 
 def statistics_of(path: Path) -> dict:

@@ -105,15 +105,12 @@ def _openvino_bf16() -> bool:
     return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
-def _torch_bf16(device: str) -> bool:
-    return torch.device(device).type == "cuda" and torch.cuda.is_bf16_supported()
-
-
 def scorer(device: str, runtime: str = "auto", fast: bool = False) -> str:
     """What computes the features: runtime and arithmetic, e.g. openvino-f32. `fast` asks for
     bf16, granted only where the hardware computes it natively (AMX or AVX512-BF16 CPUs, GPUs)."""
     runtime = resolve_runtime(runtime, device)
-    bf16 = fast and (_openvino_bf16() if runtime == "openvino" else _torch_bf16(device))
+    on_gpu = torch.device(device).type == "cuda"
+    bf16 = fast and (_openvino_bf16() if runtime == "openvino" else on_gpu and torch.cuda.is_bf16_supported())
     return f"{runtime}-{'bf16' if bf16 else 'f32'}"
 
 
@@ -139,11 +136,7 @@ def network(device: str, name: str, threads: int):
     # Explicit f32: OpenVINO would otherwise pick bf16 by itself on CPUs that have it.
     compiled = core.compile_model(core.read_model(openvino_model()), "CPU", {"INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": threads,
                                                      "PERFORMANCE_HINT": "LATENCY"})
-
-    def run(x):
-        return torch.from_numpy(compiled(x.contiguous().numpy())[0])
-
-    return run
+    return lambda x: torch.from_numpy(compiled(x.contiguous().numpy())[0])
 
 
 def default_device() -> str:

@@ -29,11 +29,7 @@ def kernel_inception_distance(
     if subset_size < 2 or subset_size > min(len(real), len(fake)):
         raise ValueError(f"subset_size must be in [2, {min(len(real), len(fake))}], got {subset_size}")
     rng = np.random.default_rng(seed)
-    values = [
-        mmd2_unbiased(
-            fake[rng.choice(len(fake), subset_size, replace=False)],
-            real[rng.choice(len(real), subset_size, replace=False)],
-        )
-        for _ in range(subsets)
-    ]
+    # A generator: one (fake, real) pair of subsets in memory at a time.
+    draws = ([x[rng.choice(len(x), subset_size, replace=False)] for x in (fake, real)] for _ in range(subsets))
+    values = [mmd2_unbiased(fake_subset, real_subset) for fake_subset, real_subset in draws]
     return float(np.mean(values)), float(np.std(values))

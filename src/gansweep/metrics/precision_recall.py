@@ -25,8 +25,7 @@ def knn_radii(features: np.ndarray, k: int) -> np.ndarray:
 
 def coverage(manifold: np.ndarray, queries: np.ndarray, k: int) -> float:
     """Fraction of `queries` inside at least one k-NN ball of `manifold`."""
-    radii = knn_radii(manifold, k)
-    inside = pairwise_distances(queries, manifold) <= radii[None, :]
+    inside = pairwise_distances(queries, manifold) <= knn_radii(manifold, k)[None, :]
     return float(inside.any(axis=1).mean())
 
 
