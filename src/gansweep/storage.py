@@ -80,6 +80,5 @@ def open_storage(search, folder: Path, on_stale=None):
             reason = " ".join(str(getattr(err, "orig", None) or err).split())
             hint = " (give the password in the URL, PGPASSWORD or ~/.pgpass)" if "password" in reason else ""
             password = _user_info(url)[1].partition(":")[2]
-            if password:
-                reason = reason.replace(password, "***")
+            reason = reason.replace(password, "***") if password else reason  # "" would match everywhere
             raise ConfigError(f"search.storage: cannot use {masked(url)}: {reason.replace(search.storage, masked(url))}{hint}") from None

@@ -98,8 +98,7 @@ def _settles(study: optuna.Study) -> bool:
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if isinstance(study._storage, optuna.storages.RDBStorage):
         return bool(running)
-    host = socket.gethostname()
-    return any(t.user_attrs.get("worker", {}).get("host") == host for t in running)
+    return any(t.user_attrs.get("worker", {}).get("host") == socket.gethostname() for t in running)
 
 
 def target(search) -> int:
@@ -140,9 +139,8 @@ def _record_state(study: optuna.Study, trial) -> None:
 
 def parent_run(study: optuna.Study, cfg: Config, client) -> None:
     """The study's MLflow run (the trials' runs are nested under it), made once per study."""
-    attrs = study.user_attrs
-    if "mlflow_parent_run_id" in attrs:
-        client.update_run(attrs["mlflow_parent_run_id"], status="RUNNING")
+    if (run_id := study.user_attrs.get("mlflow_parent_run_id")) is not None:
+        client.update_run(run_id, status="RUNNING")
         return
     search = cfg.search
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
@@ -241,7 +239,7 @@ def work(cfg: Config, rank: int) -> None:
     study = optuna.load_study(study_name=search.study, storage=storage, sampler=sampler, pruner=space.PRUNERS.get(search.pruner)(cfg.train))
     objective = Objective(cfg, study.user_attrs["mlflow_parent_run_id"])
     deadline = None if search.timeout is None else time.time() + search.timeout
-    while True:
+    while not study._stop_flag:  # set once the grid is exhausted
         reap(study)
         if deadline is not None and time.time() >= deadline:
             return
@@ -251,8 +249,6 @@ def work(cfg: Config, rank: int) -> None:
             time.sleep(min(search.heartbeat, 2.0) if isinstance(study._storage, optuna.storages.RDBStorage) else 2.0)
             continue  # a trial of a dead worker may still be queued again
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_record_state])
-        if study._stop_flag:  # the grid is exhausted
-            return
 
 
 # ----------------------------------------------------------------------------------------------
@@ -273,10 +269,10 @@ def workers_for(search) -> tuple[int, list[str | None]]:
 
     gpus = torch.cuda.device_count()
     if not gpus:
-        return (1 if search.workers == "auto" else search.workers), [None] * (1 if search.workers == "auto" else search.workers)
+        count = 1 if search.workers == "auto" else search.workers
+        return count, [None] * count
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    ids = [i.strip() for i in visible.split(",")] if visible else [str(i) for i in range(gpus)]
-    ids = ids[:gpus]
+    ids = [i.strip() for i in visible.split(",")][:gpus] if visible else [str(i) for i in range(gpus)]
     free = [torch.cuda.mem_get_info(index)[0] for index in range(len(ids))]
     per_gpu = search.workers_per_gpu
     if per_gpu == "auto":
@@ -305,16 +301,6 @@ def identity_of(cfg: Config) -> dict:
     }))
 
 
-def enqueue_levels(study: optuna.Study, search) -> None:
-    """A budget-fair study's factor levels take turns: trial k gets level k mod L, queued up front
-    (up to the target, also when n_trials grows on a resume), so each level gets its share of the
-    trials whatever the workers do; the random sampler draws every other key."""
-    levels = search.space[search.budget_factor]
-    own = [t for t in study.get_trials(deepcopy=False) if "retry_of" not in t.user_attrs]
-    for k in range(len(own), target(search)):
-        study.enqueue_trial({search.budget_factor: levels[k % len(levels)]}, skip_if_exists=False)
-
-
 def prepare(cfg: Config):
     """Opens (or creates) the study, checks it is the same study, makes its parent MLflow run."""
     search = cfg.search
@@ -337,7 +323,13 @@ def prepare(cfg: Config):
     parent_run(study, cfg, client)
     reap(study)
     if search.budget_factor:
-        enqueue_levels(study, search)
+        # A budget-fair study's factor levels take turns: trial k gets level k mod L, queued up front
+        # (up to the target, also when n_trials grows on a resume), so each level gets its share of the
+        # trials whatever the workers do; the random sampler draws every other key.
+        levels = search.space[search.budget_factor]
+        own = [t for t in study.get_trials(deepcopy=False) if "retry_of" not in t.user_attrs]
+        for k in range(len(own), target(search)):
+            study.enqueue_trial({search.budget_factor: levels[k % len(levels)]}, skip_if_exists=False)
     return study
 
 
@@ -349,7 +341,6 @@ def run(cfg: Config, argv: list[str]) -> dict:
     print(f"study '{search.study}' ({masked(search.storage)}): {counted(study)} of {target(search)} trials done; "
           f"{count} worker{'s' if count > 1 else ''} on "
           + (", ".join(f"GPU {d} ({devices.count(d)})" for d in dict.fromkeys(devices)) if devices[0] is not None else "the CPU"))
-    interrupted = False
     src = str(Path(gansweep.__file__).resolve().parents[1])  # the launcher's own code (its checkout's src/)
     env = {**os.environ, "GANSWEEP_WORKERS": str(count), "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
     procs = []
@@ -360,12 +351,11 @@ def run(cfg: Config, argv: list[str]) -> dict:
         for proc in procs:
             proc.wait()
     except KeyboardInterrupt:
-        interrupted = True
         for proc in procs:
             proc.wait()  # each stops its trial (FAIL, queued again) and exits
-    best = write_results(study, cfg, finished=not interrupted and counted(study) >= target(search))
-    if interrupted:
-        raise KeyboardInterrupt
+        write_results(study, cfg, finished=False)
+        raise
+    best = write_results(study, cfg, finished=counted(study) >= target(search))
     failed = [p.returncode for p in procs if p.returncode]
     if failed:
         raise RuntimeError(f"{len(failed)} worker(s) exited with status {failed}: see their output above")

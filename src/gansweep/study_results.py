@@ -38,16 +38,14 @@ def save_plots(study: optuna.Study, folder: Path) -> list[Path]:
 
     saved = []
     folder.mkdir(parents=True, exist_ok=True)
-    for name, plot in (("optimization_history", plots.plot_optimization_history),
-                       ("param_importances", plots.plot_param_importances),
-                       ("parallel_coordinate", plots.plot_parallel_coordinate)):
+    for plot in (plots.plot_optimization_history, plots.plot_param_importances, plots.plot_parallel_coordinate):
         with warnings.catch_warnings(), matplotlib.rc_context():  # the plots restyle matplotlib globally
             warnings.simplefilter("ignore")
             try:
                 figure = plot(study).figure
             except (ValueError, RuntimeError, ZeroDivisionError):
                 continue  # e.g. importances need two completed trials
-            path = folder / f"{name}.png"
+            path = folder / f"{plot.__name__.removeprefix('plot_')}.png"  # e.g. optimization_history.png
             figure.savefig(path, bbox_inches="tight", dpi=100)
             plt.close(figure)
             saved.append(path)
@@ -66,9 +64,8 @@ def write_results(study: optuna.Study, cfg, finished: bool) -> dict:
 
     client = tracking.client(study.user_attrs["mlflow_tracking_uri"])
     parent = study.user_attrs["mlflow_parent_run_id"]
-    states = table["state"].value_counts().to_dict() if len(table) else {}
     for state in ("COMPLETE", "PRUNED", "FAIL"):
-        client.log_metric(parent, f"trials_{state.lower()}", states.get(state, 0))
+        client.log_metric(parent, f"trials_{state.lower()}", sum(t.state.name == state for t in study.get_trials(deepcopy=False)))
     if result["trial"] is not None:
         client.log_metric(parent, f"best_{result['objective']}", result["value"])
         client.set_tag(parent, "optuna.best_trial", result["trial"])

@@ -29,8 +29,7 @@ VIEW_COLUMNS = [
     "params.`loss.name`", "params.`model.g_activation`", "params.`model.d_activation`",
     "params.`regularization.d_spectral_norm`", "params.`train.seed`",
 ]
-# The experiment tag holding the saved runs-table view: sorted by FID, its columns shown. Its times
-# are fixed (0), so every worker writes the same tag.
+# The view's times are fixed (0), so every worker writes the same tag.
 VIEW_STATE = {"orderByKey": "metrics.`fid`", "orderByAsc": True, "selectedColumns": VIEW_COLUMNS}
 VIEW_ENVELOPE = {"name": "GANs by FID", "createdAt": 0, "updatedAt": 0, "state": json.dumps(VIEW_STATE)}
 RUNS_VIEW = {f"mlflow.sharedViewState.{VIEW_KEY}": json.dumps(VIEW_ENVELOPE)}
@@ -80,16 +79,14 @@ def client(uri: str | None = None):
 
 def check_store(uri: str, timeout: float = 5.0) -> None:
     scheme = urlsplit(uri).scheme
-    store = local_store(uri)
-    if store is not None:
+    if (store := local_store(uri)) is not None:
         try:
             store.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise TrackingError(f"MLflow store {uri}: cannot create {store}: {err.strerror}") from None
     elif scheme in ("http", "https"):
         try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
-                response.read()
+            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
         except urllib.error.HTTPError:
             pass  # it answered: reachable (a 401 or 403 is the client's credentials' business)
         except OSError as err:  # URLError (refused, unknown host) is one, and so is a timeout
