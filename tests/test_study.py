@@ -113,6 +113,8 @@ def check_study(project, study, client, n_trials):
     assert len(csv) == len(trials) + 1 and "user_attrs_worker" not in csv[0]
     parent = client.get_run(study.user_attrs["mlflow_parent_run_id"])
     assert parent.info.status == "FINISHED" and parent.data.tags["optuna.best_trial"] == str(best.number)
+    counts = {state: sum(t.state.name == state for t in trials) for state in ("COMPLETE", "PRUNED", "FAIL")}
+    assert {state: parent.data.metrics[f"trials_{state.lower()}"] for state in counts} == counts
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "plots")} >= {"plots/optimization_history.png"}
     return trials
 

@@ -86,8 +86,10 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
     client = tracking.client(run["tracking_uri"])  # an unreachable store fails here, before any work
     best = load_generator(models_dir / "generator_best.pt", default_device())
     best_metrics, _ = score(best, reference, cfg.metrics, cfg.compute.inception)
-    last_metrics = best_metrics if run["best_epoch"] == run["last_epoch"] else score(
-        load_generator(models_dir / "generator.pt", default_device()), reference, cfg.metrics, cfg.compute.inception)[0]
+    last_metrics = best_metrics
+    if run["best_epoch"] != run["last_epoch"]:
+        last = load_generator(models_dir / "generator.pt", default_device())
+        last_metrics, _ = score(last, reference, cfg.metrics, cfg.compute.inception)
     metrics = {**best_metrics, "best_epoch": run["best_epoch"], "last": last_metrics, **protocol(cfg)}
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")

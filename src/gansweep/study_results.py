@@ -4,6 +4,7 @@ plots (optimization history, parameter importances, parallel coordinates) as ima
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import optuna
@@ -64,8 +65,9 @@ def write_results(study: optuna.Study, cfg, finished: bool) -> dict:
 
     client = tracking.client(study.user_attrs["mlflow_tracking_uri"])
     parent = study.user_attrs["mlflow_parent_run_id"]
+    states = Counter(t.state.name for t in study.get_trials(deepcopy=False))  # read once, not once per state
     for state in ("COMPLETE", "PRUNED", "FAIL"):
-        client.log_metric(parent, f"trials_{state.lower()}", sum(t.state.name == state for t in study.get_trials(deepcopy=False)))
+        client.log_metric(parent, f"trials_{state.lower()}", states[state])
     if result["trial"] is not None:
         client.log_metric(parent, f"best_{result['objective']}", result["value"])
         client.set_tag(parent, "optuna.best_trial", result["trial"])

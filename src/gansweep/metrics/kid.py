@@ -29,7 +29,8 @@ def kernel_inception_distance(
     if subset_size < 2 or subset_size > min(len(real), len(fake)):
         raise ValueError(f"subset_size must be in [2, {min(len(real), len(fake))}], got {subset_size}")
     rng = np.random.default_rng(seed)
-    # A generator: one (fake, real) pair of subsets in memory at a time.
-    draws = ([x[rng.choice(len(x), subset_size, replace=False)] for x in (fake, real)] for _ in range(subsets))
-    values = [mmd2_unbiased(fake_subset, real_subset) for fake_subset, real_subset in draws]
+    def subset(x):
+        return x[rng.choice(len(x), subset_size, replace=False)]
+
+    values = [mmd2_unbiased(subset(fake), subset(real)) for _ in range(subsets)]  # fake's draw first, as always
     return float(np.mean(values)), float(np.std(values))
