@@ -1,6 +1,10 @@
-"""The size of a grid over a search space: what a grid study runs, and never more."""
-from gansweep.config import load_config
-from gansweep.space import grid_size
+"""The size of a grid over a search space: what a grid study runs, and never more; what a space refuses."""
+import optuna
+import pytest
+
+from gansweep.config import RunConfig, load_config
+from gansweep.registry import ConfigError
+from gansweep.space import grid_size, suggest
 from helpers import ROOT
 
 
@@ -38,3 +42,24 @@ def test_the_recipe_keys_are_searchable_and_checked_like_any_other():
         space_of({"regularization.augment": ["none", "flip"]})
     with pytest.raises(ConfigError, match="search.space.model.architecture: unknown 'vit' architecture"):
         space_of({"model.architecture": ["dcgan", "vit"]})
+
+
+@pytest.mark.parametrize("space, message", [
+    ({"train.epochs": [2, 2.5]}, "search.space.train.epochs: train.epochs is an integer, got 2.5"),  # not trained as 2
+    ({"train.epochs": [float("inf")]}, "search.space.train.epochs: train.epochs is an integer, got inf"),
+    ({"train.epochs": [float("nan")]}, "search.space.train.epochs: train.epochs is an integer, got nan"),
+    ({"loss.options.lsgan.a": [-1.0, 0.0]}, "search.space.loss.options.lsgan.a: sampled only in trials whose loss.name is lsgan"),
+    ({"loss.name": ["hinge", "ebgan"], "loss.options.lsgan.a": [-1.0]},
+     "search.space.loss.options.lsgan.a: sampled only in trials whose loss.name is lsgan: add lsgan to search.space's loss.name"),
+])
+def test_a_space_refuses_choices_no_trial_would_train_as_written(space, message):
+    with pytest.raises(ConfigError) as refused:
+        load_config(ROOT / "params.yaml", {"search.space": space})
+    assert message in str(refused.value)
+
+
+def test_a_loss_option_with_its_loss_fixed_by_a_one_item_list_is_sampled():
+    space = load_config(ROOT / "params.yaml", {"search.space": {"loss.name": ["lsgan"], "loss.options.lsgan.a": [-1.0, 0.0]}}).search.space
+    assert grid_size(space) == 2
+    overrides = suggest(optuna.trial.FixedTrial({"loss.name": "lsgan", "loss.options.lsgan.a": 0.0}), space, RunConfig)
+    assert overrides == {"loss.name": "lsgan", "loss.options": {"a": 0.0}}

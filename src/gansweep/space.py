@@ -106,6 +106,10 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
             loss, _, option = key.removeprefix(OPTIONS).partition(".")
             if loss not in LOSSES:
                 raise ValueError(f"{where}: {LOSSES.unknown_message(loss)}")
+            names = space.get("loss.name")
+            if not isinstance(names, list) or loss not in names:  # suggest samples it only with its loss
+                raise ValueError(f"{where}: sampled only in trials whose loss.name is {loss}: add {loss} to search.space's "
+                                 f"loss.name choices (a one-item list [{loss}] keeps the loss fixed)")
             try:
                 for value in values:
                     build_loss(loss, {option: value})
@@ -121,6 +125,8 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
 
 
 def _check_value(run_class, dump: dict, key: str, value, integer: bool, where: str) -> None:
+    if integer and isinstance(value, float) and not value.is_integer():  # int() would truncate 2.5, fail on inf, nan
+        raise ValueError(f"{where}: {key} is an integer, got {value!r}")
     try:
         run_class.model_validate(with_overrides(dump, {key: int(value) if integer and isinstance(value, float) else value}))
     except ValidationError as err:

@@ -86,9 +86,9 @@ def reap(study: optuna.Study) -> None:
         return
     for trial in filter(_dead, study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
         try:
-            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another worker got there first
+            study.tell(trial.number, state=TrialState.FAIL)
+        except (ValueError, optuna.exceptions.UpdateFinishedTrialError):  # "Cannot tell a FAIL trial", or lost the race
+            continue  # another worker reaped it first, and queued it again
         requeue(study, study._storage.get_trial(trial._trial_id))
 
 
