@@ -3,9 +3,11 @@ MLflow store holding what a study leaves (trials, nested runs with tags, eval_fi
 grids), read back by `gansweep report`. A real grid's report is in test_study.py."""
 import hashlib
 import html
+import importlib
 import io
 import re
 import shutil
+from contextlib import contextmanager
 
 import numpy as np
 import optuna
@@ -21,6 +23,8 @@ from gansweep.cli import main
 from gansweep.config import read_params
 from gansweep.report import screenshot
 from helpers import ROOT
+
+plots = importlib.import_module("gansweep.report.plots")  # the module: gansweep.report.plots is also its function
 
 ACTIVATION = {"relu": 0.0, "elu": 20.0}
 LOSS = {"non_saturating": 0.0, "lsgan": -30.0}
@@ -163,7 +167,21 @@ def test_the_report_recovers_the_known_answers_of_a_grid(tmp_path, monkeypatch, 
 
 def test_trials_under_other_protocols_or_code_are_kept_apart_and_named(tmp_path, monkeypatch, capsys):
     make_grid(tmp_path, other_protocol=True, other_code=True)
+    drawn, draw = {}, plots._figure
+
+    @contextmanager
+    def kept(path, *args):  # the plots' axes, to read back what they show
+        with draw(path, *args) as (figure, axes):
+            drawn[path.stem] = axes
+            yield figure, axes
+    monkeypatch.setattr(plots, "_figure", kept)
     run_report(tmp_path, monkeypatch, capsys)
+    for name in ("fid_by_configuration", "seed_spread"):  # each configuration once, its main-protocol seeds only
+        rows = [label.get_text() for label in drawn[name].get_yticklabels()]
+        assert sorted(rows) == sorted({f"g_activation={a}, loss={l}" for a in ACTIVATION for l in LOSS}), name
+        points = [y for line in drawn[name].lines if line.get_marker() == "o" for y in line.get_ydata()]  # a dot per seed
+        assert sorted(points) == sorted([rows.index("g_activation=relu, loss=non_saturating")] * 2
+                                        + [row for row in range(4) if rows[row] != "g_activation=relu, loss=non_saturating"] * 3), name
     folder = tmp_path / "studies" / "grid" / "report"
     table = pd.read_csv(folder / "configurations.csv")
     odd = table[table["protocol"].str.contains("100 generated")]
@@ -265,6 +283,8 @@ def test_a_grid_run_in_two_studies_is_one_comparison(tmp_path, monkeypatch, caps
         "g_activation=relu, loss=lsgan": 70.0, "g_activation=elu, loss=lsgan": 90.0,
         "g_activation=relu, loss=non_saturating": 100.0, "g_activation=elu, loss=non_saturating": 120.0})
     assert (table["seeds"] == 3).all()
+    out = run_report(tmp_path, monkeypatch, capsys, "--study-name", "relu-half", "--study-name", "elu-half", "--study-name", "elu-half").out
+    assert str(folder / "report.html") in out and (pd.read_csv(folder / "configurations.csv")["seeds"] == 3).all()  # each study once
     marginal = pd.read_csv(folder / "marginal_effects.csv").set_index(["factor", "level"])["effect"]
     assert marginal[("model.g_activation", "relu")] == pytest.approx(-10.0) and marginal[("loss.name", "lsgan")] == pytest.approx(-15.0)
     runs = pd.read_csv(folder / "runs.csv")

@@ -31,7 +31,7 @@ def _figure(path: Path, height: float, width: float = 8.0):
 
 
 def bars(c: Comparison, path: Path) -> None:
-    table = c.configurations[c.configurations["seeds"] > 0].iloc[::-1]
+    table = c.ranked.iloc[::-1]  # one bar per configuration: those under the protocol compared
     with _figure(path, 1.2 + 0.35 * len(table)) as (_, axes):
         mean, low, high = table[[f"{c.objective}_{x}" for x in ("mean", "ci_low", "ci_high")]].to_numpy(float).T
         errors = np.nan_to_num(np.vstack([mean - low, high - mean]))
@@ -45,7 +45,7 @@ def bars(c: Comparison, path: Path) -> None:
 
 def seed_spread(c: Comparison, path: Path) -> None:
     measured = c.measured
-    order = [label for label in c.configurations["configuration"] if label in set(measured["configuration"])]
+    order = list(c.ranked["configuration"])  # a label twice (another protocol) would leave a row empty
     with _figure(path, 1.2 + 0.35 * len(order)) as (_, axes):
         for seed, group in measured.groupby("seed"):
             axes.plot(group[c.objective], [order.index(label) for label in group["configuration"]], "o", label=f"seed {seed}", alpha=0.8)
