@@ -3,6 +3,7 @@ import sys
 
 import pytest
 
+from gansweep.cli import main
 from gansweep.config import Config, load_config, parse_config
 from gansweep.registry import ConfigError, Registry
 from helpers import ROOT, make_config
@@ -33,6 +34,7 @@ def test_the_shipped_params_are_valid_and_the_only_source_of_defaults():
         ({"metrics": {"kid_subset_size": 10_000}}, "kid_subset_size (10000) must not exceed"),
         ({"metrics": {"reference_split": "test"}}, "metrics.reference_split: mnist-5k has no 'test' split; choose one of: train"),
         ({"metrics": {"protocol": "heusel"}}, "metrics: protocol: unknown 'heusel'; choose one of: lucic2018 (or null)"),
+        ({"metrics": {"protocol": ["lucic2018"]}}, "metrics: protocol: unknown ['lucic2018']; choose one of: lucic2018"),  # not a TypeError
         ({"metrics": {"convention": "clean"}}, "metrics.convention: unknown 'clean' FID convention; choose one of: legacy_tensorflow, pytorch_fid"),
         ({"loss": {"name": "wgan_gp"}, "model": {"d_norm": "batch"}}, "set model.d_norm to layer, instance or none"),
         # The type is wrong: still list the valid names.
@@ -129,3 +131,15 @@ def test_a_protocol_preset_fixes_its_keys():
     cfg = make_config(data={"dataset": "mnist"}, metrics={"protocol": "lucic2018", "generated_images": 500})
     m = cfg.metrics
     assert (m.reference_split, m.reference_images, m.generated_images) == ("test", 10_000, 10_000)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["report", "-S", "train.epochs=[1"], "error: -S train.epochs=[1: the value is not valid YAML (expected ',' or ']'"),
+    (["study", "--workers", "many"], "error: argument --workers: invalid auto_or_number value: 'many'"),
+])
+def test_a_bad_command_line_value_says_one_line_and_exits_2(tmp_path, monkeypatch, capsys, args, message):
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 2 and message in capsys.readouterr().err

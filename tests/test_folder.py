@@ -48,6 +48,14 @@ def test_channels_convert_gray_and_color_and_exif_orientation_is_applied(tmp_pat
     assert upright[:, :4].min() > 200 and upright[:, 6:].max() < 50  # not split left/right as stored
 
 
+def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
+    deep = (np.arange(16 * 16).reshape(16, 16) * 257).astype(np.uint16)  # 0 .. 65535
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode == "I;16"
+    assert (decode(tmp_path / "deep.png", 16, 1)[0] == deep >> 8).all()  # Pillow's own convert gives 255 from 255 on
+    assert (decode(tmp_path / "deep.png", 16, 3) == deep >> 8).all()
+
+
 def test_images_are_found_recursively_in_path_order_skipping_hidden_and_other_files(tmp_path):
     for name in ("b/2.png", "a/1.JPG", "a/z/3.webp", "0.jpeg"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

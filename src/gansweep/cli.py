@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
+from gansweep.overrides import parse_yaml
 from gansweep.registry import ConfigError
 
 
@@ -25,7 +27,10 @@ def overrides_from(args) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"-S {item}: expected key=value, e.g. -S train.epochs=4")
-        values[key.strip()] = yaml.safe_load(value)
+        try:
+            values[key.strip()] = parse_yaml(value)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"-S {item}: the value is not valid YAML ({getattr(err, 'problem', None) or err})") from None
     flags = {"n_trials": "search.n_trials", "timeout": "search.timeout", "workers": "search.workers",
              "storage": "search.storage", "study_name": "search.study"}
     return values | {key: getattr(args, attr) for attr, key in flags.items() if getattr(args, attr, None) is not None}
@@ -49,13 +54,13 @@ def study(args, argv) -> None:
           f"compare: gansweep report --study-name {cfg.search.study}")
 
 
-def dvc_set(key: str, value) -> str:
-    """A `dvc exp run -S` argument (Hydra's override grammar)."""
+def dvc_set(key: str, value) -> list[str]:
+    """`dvc exp run -S` arguments, in Hydra's override grammar: a string quoted (`a,b` would be a sweep),
+    a mapping deleted and added again (Hydra refuses keys new to params.yaml's, and would merge the old)."""
     if isinstance(value, dict):
-        return f"{key}={{{', '.join(f'{k}: {v!r}' for k, v in value.items())}}}"
-    if isinstance(value, bool):
-        return f"{key}={str(value).lower()}"
-    return f"{key}={'null' if value is None else value}"
+        return ["-S", f"~{key}", "-S", f"++{key}={{{', '.join(f'{k}: {v!r}' for k, v in value.items())}}}"]
+    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str) else value
+    return ["-S", f"{key}={text}"]
 
 
 def train_best(args) -> None:
@@ -66,13 +71,14 @@ def train_best(args) -> None:
     path = study_dir(cfg.search) / "best_params.yaml"
     if not path.exists():
         raise ConfigError(f"{path} is missing: run `gansweep study --study-name {cfg.search.study}` first")
-    best = yaml.safe_load(path.read_text())
+    best = parse_yaml(path.read_text()) or {}
     if not best.get("params"):
         raise ConfigError(f"{path}: no trial of study '{cfg.search.study}' has completed yet")
     command = ["dvc", "exp", "run", "-n", f"{cfg.search.study}-best"]
-    for key, value in best["params"].items():
-        command += ["-S", dvc_set(key, value)]
-    print(" ".join(command), flush=True)
+    yours = {k: v for k, v in overrides_from(args).items() if not k.startswith("search.")}  # e.g. a longer train.epochs
+    for key, value in (best["params"] | yours).items():
+        command += dvc_set(key, value)
+    print(shlex.join(command), flush=True)
     if not args.dry_run:
         sys.exit(subprocess.run(command).returncode)
 
@@ -84,6 +90,10 @@ def report(args) -> None:
     names = args.study_name or []
     args.study_name = names[0] if names else None
     report_and_say(load_config(args.params, overrides_from(args)), names[1:], args.screenshot)
+
+
+def auto_or_number(value: str):
+    return value if value == "auto" else int(value)  # argparse says "invalid auto_or_number value" otherwise
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_argument("--study-name")
     sub.add_argument("--n-trials", type=int)
     sub.add_argument("--timeout", type=float, help="seconds")
-    sub.add_argument("--workers", type=yaml.safe_load, help="auto or a number")
+    sub.add_argument("--workers", type=auto_or_number, help="auto or a number")
     sub.add_argument("--storage", help="postgresql://user@host:port/db (default: a journal file under studies/)")
     sub.add_argument("--worker-rank", type=int, help=argparse.SUPPRESS)
     sub = commands.add_parser("train-best", parents=[common], help="train a study's best params with `dvc exp run`")

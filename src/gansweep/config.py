@@ -22,7 +22,7 @@ from gansweep.nn.outputs import OUTPUTS
 from gansweep.nn.networks import ARCHITECTURES, check_architecture
 from gansweep.nn.norms import NORMS
 from gansweep import space
-from gansweep.overrides import with_overrides  # also the config's public API
+from gansweep.overrides import parse_yaml, with_overrides  # with_overrides: also the config's public API
 from gansweep.registry import ConfigError, Registry
 
 
@@ -157,7 +157,7 @@ class MetricsConfig(Section):
     @classmethod
     def _apply_protocol(cls, data):
         if isinstance(data, dict) and data.get("protocol") is not None:
-            if data["protocol"] not in PROTOCOLS:
+            if not isinstance(data["protocol"], str) or data["protocol"] not in PROTOCOLS:  # a list is unhashable
                 raise ValueError(f"protocol: unknown {data['protocol']!r}; choose one of: {', '.join(PROTOCOLS)} (or null)")
             data = {**data, **PROTOCOLS[data["protocol"]]}
         return data
@@ -375,7 +375,7 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
 def read_params(path: str | Path = "params.yaml") -> dict:
     """The raw mapping in a params file, with YAML errors reported by line and column."""
     try:
-        return yaml.safe_load(Path(path).read_text())
+        return parse_yaml(Path(path).read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found (run from the project root, where dvc.yaml is)") from None
     except yaml.YAMLError as err:

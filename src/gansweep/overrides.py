@@ -2,9 +2,23 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
+import yaml
+
 from gansweep.registry import ConfigError
+
+
+class Loader(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML reads it, but 1e-05 and 5e-4 are numbers (YAML 1.2, and what DVC writes for -S)."""
+
+
+Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def parse_yaml(text: str):
+    return yaml.load(text, Loader=Loader)
 
 
 def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:

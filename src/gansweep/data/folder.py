@@ -52,7 +52,10 @@ def decode(path: Path, size: int, channels: int) -> np.ndarray:
 
     try:
         with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened).convert("L" if channels == 1 else "RGB")
+            image = ImageOps.exif_transpose(opened)
+            if image.mode.startswith("I"):  # a 16-bit PNG: Pillow's convert would clip it at 255, not scale it
+                image = Image.fromarray((np.asarray(image) >> 8).astype(np.uint8))
+            image = image.convert("L" if channels == 1 else "RGB")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"data.path: {path} cannot be decoded as an image ({reason}); remove or replace it") from None
