@@ -143,3 +143,15 @@ def test_a_bad_command_line_value_says_one_line_and_exits_2(tmp_path, monkeypatc
     with pytest.raises(SystemExit) as stopped:
         main(args)
     assert stopped.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_nan_loss_ends_a_stage_with_one_line_not_a_traceback(capsys):
+    from gansweep.module import NonFiniteLossError
+    from gansweep.stage import run
+
+    def diverging(cfg):
+        raise NonFiniteLossError("d_loss is nan at epoch 3, batch 7 (loss 'non_saturating'): lower train.lr_d")
+
+    with pytest.raises(SystemExit) as stopped:
+        run(diverging, ROOT / "params.yaml")
+    assert stopped.value.code == "error: d_loss is nan at epoch 3, batch 7 (loss 'non_saturating'): lower train.lr_d"  # exit 1

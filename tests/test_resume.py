@@ -133,8 +133,26 @@ def test_renaming_the_experiment_between_crash_and_resume_keeps_the_run(data, tm
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
         crash_at(patch, epoch=1, batch=0)
         train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
-    renamed = make_config(**{**cfg.model_dump(), "tracking": {"experiment": "renamed"}})
+    # and another report protocol: not what training computes (evaluate gives it a run of its own)
+    renamed = make_config(**{**cfg.model_dump(), "tracking": {"experiment": "renamed"},
+                             "metrics": {**cfg.metrics.model_dump(), "generated_images": cfg.metrics.generated_images + 1}})
     resumed = train(renamed, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
     run = MlflowClient().get_run(resumed["run_id"])
     assert run.info.status == "FINISHED" and run.data.tags["gansweep.resumed_after_epoch"] == "0"
     assert not any(key.startswith("tracking.") for key in run.data.params)
+    assert run.data.params["metrics.generated_images"] == str(cfg.metrics.generated_images)  # as the run began
+
+
+def test_a_run_deleted_in_the_mlflow_ui_is_not_resumed_into(data, tmp_path, monkeypatch):
+    data_path, _ = data
+    cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8},
+                      train={"epochs": 2, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 0})
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        crash_at(patch, epoch=1, batch=0)
+        train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
+    [crashed] = MlflowClient().search_runs(["1"])
+    MlflowClient().delete_run(crashed.info.run_id)  # mlflow ui's Delete: the store keeps it, marked deleted
+    resumed = train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
+    run = MlflowClient().get_run(resumed["run_id"])
+    assert resumed["run_id"] != crashed.info.run_id and run.info.status == "FINISHED" and run.info.lifecycle_stage == "active"
+    assert MlflowClient().get_run(crashed.info.run_id).info.lifecycle_stage == "deleted"

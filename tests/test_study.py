@@ -113,8 +113,11 @@ def check_study(project, study, client, n_trials):
     assert len(csv) == len(trials) + 1 and "user_attrs_worker" not in csv[0]
     parent = client.get_run(study.user_attrs["mlflow_parent_run_id"])
     assert parent.info.status == "FINISHED" and parent.data.tags["optuna.best_trial"] == str(best.number)
-    counts = {state: sum(t.state.name == state for t in trials) for state in ("COMPLETE", "PRUNED", "FAIL")}
+    counts = {state: sum(t.state.name == state and t.number not in retried for t in trials) for state in ("COMPLETE", "PRUNED", "FAIL")}
+    counts["REQUEUED"] = len(retried)  # lost with a worker or interrupted: not failures of their params
     assert {state: parent.data.metrics[f"trials_{state.lower()}"] for state in counts} == counts
+    # an ended trial's checkpoints are deleted, whatever its end (none resumes: a retry is a new trial)
+    assert not [t.number for t in finished if (project / "studies" / "tiny" / "trials" / f"{t.number:04d}" / "checkpoints").exists()]
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "plots")} >= {"plots/optimization_history.png"}
     return trials
 
@@ -217,6 +220,15 @@ def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):
     assert stopped[0].user_attrs["fail_reason"] == "interrupted" and stopped[1].params == stopped[0].params
     [run] = [r for r in trial_runs(MlflowClient(), load(project)) if r.data.tags["optuna.trial_number"] == "0"]
     assert run.info.status == "KILLED"  # the next `gansweep study` runs the queued trial first, as after kill -9
+    assert not (project / "studies" / "tiny" / "trials" / "0000" / "checkpoints").exists()  # never resumed: not kept
+
+
+def test_statistics_of_other_params_stop_the_study_once_before_any_worker(tmp_path):
+    project = make_project(tmp_path, **{"search.workers": 2, "metrics.reference_images": 11})  # the statistics took 12
+    done = gansweep(project, "study")
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: the report statistics are for reference_images=12, params say 11: run dvc repro to recompute them"]
+    assert not list(project.glob("studies/tiny/trials/*"))
 
 
 @pytest.mark.parametrize(

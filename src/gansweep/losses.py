@@ -348,8 +348,7 @@ class RaGAN(Relativistic):
 @LOSSES.register("ralsgan")
 @dataclass
 class RaLSGAN(Relativistic):
-    """Relativistic average LSGAN: D: (E(D~(x_r) - 1)^2 + E(D~(x_f) + 1)^2) / 2;
-    G: (E(D~(x_r) + 1)^2 + E(D~(x_f) - 1)^2) / 2."""
+    """Relativistic average LSGAN: D: (E(D~(x_r) - 1)^2 + E(D~(x_f) + 1)^2) / 2; G: (E(D~(x_r) + 1)^2 + E(D~(x_f) - 1)^2) / 2."""
 
     @staticmethod
     def loss(r, f):

@@ -49,8 +49,7 @@ def lookup(tree: dict, key: str):
 
 
 def changed_keys(old: dict, new: dict, whole: tuple[str, ...] = (), prefix: str = "") -> list[str]:
-    """The dotted keys whose values differ between two params mappings; a key in `whole` is
-    compared as one value."""
+    """The dotted keys whose values differ between two params mappings; a key in `whole` is compared as one value."""
     keys = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)

@@ -53,8 +53,7 @@ def describe(cfg: Config, purpose: str) -> dict:
 
 
 def train_images_needed(cfg: Config) -> int:
-    """Train images the reported and the selection statistics take together (when the reference
-    is the train split)."""
+    """Train images the reported and the selection statistics take together (when the reference is the train split)."""
     selection = describe(cfg, SELECTION)
     return selection["start"] + selection["images"]
 

@@ -106,8 +106,7 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
             loss, _, option = key.removeprefix(OPTIONS).partition(".")
             if loss not in LOSSES:
                 raise ValueError(f"{where}: {LOSSES.unknown_message(loss)}")
-            names = space.get("loss.name")
-            if not isinstance(names, list) or loss not in names:  # suggest samples it only with its loss
+            if loss not in (space["loss.name"] if isinstance(space.get("loss.name"), list) else ()):  # suggest samples it only then
                 raise ValueError(f"{where}: sampled only in trials whose loss.name is {loss}: add {loss} to search.space's "
                                  f"loss.name choices (a one-item list [{loss}] keeps the loss fixed)")
             try:

@@ -15,3 +15,5 @@ def run(stage: Callable[[Config], None], params: str = "params.yaml") -> None:
     except (ConfigError, ChecksumError, DownloadError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except FloatingPointError as err:  # a NaN or infinite loss (gansweep.module): what the params did, not bad input
+        sys.exit(f"error: {err}")

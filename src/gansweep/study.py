@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,8 +103,7 @@ def _settles(study: optuna.Study) -> bool:
 
 
 def target(search) -> int:
-    """How many trials the study runs: n_trials, or fewer when a grid has fewer points (a grid
-    never trains a point twice)."""
+    """How many trials the study runs: n_trials, or fewer when a grid has fewer points (a grid never trains a point twice)."""
     return min(search.n_trials, space.grid_size(search.space)) if search.sampler == "grid" else search.n_trials
 
 
@@ -200,6 +200,8 @@ class Objective:
         except Exception as err:
             trial.set_user_attr("fail_reason", tracking.how_it_ended(err)[1][:500])
             raise
+        finally:  # pruned, failed or interrupted: never resumed (a trial queued again is a new trial, in its own folder)
+            shutil.rmtree(folder / "checkpoints", ignore_errors=True)
         for key in ("fid", "kid", "precision", "recall"):
             trial.set_user_attr(key, metrics[key])
         trial.set_user_attr("mlflow_run_id", run["run_id"])
@@ -310,6 +312,8 @@ def prepare(cfg: Config):
     for path in (paths.prepared_split("train"), paths.REFERENCE_STATS, paths.SELECTION_STATS):
         if not path.exists():
             raise ConfigError(f"{path} is missing: run `dvc repro` (or `dvc repro reference_stats selection_stats`) first")
+    for path, purpose in ((paths.REFERENCE_STATS, REPORT), (paths.SELECTION_STATS, SELECTION)):  # once, not in every worker
+        check_reference(statistics_of(path), cfg, purpose)
     client = tracking.client()
     study = optuna.create_study(study_name=search.study, storage=storage, direction="minimize", load_if_exists=True)
     identity = identity_of(cfg)
@@ -358,5 +362,5 @@ def run(cfg: Config, argv: list[str]) -> dict:
     best = write_results(study, cfg, finished=counted(study) >= target(search))
     failed = [p.returncode for p in procs if p.returncode]
     if failed:
-        raise RuntimeError(f"{len(failed)} worker(s) exited with status {failed}: see their output above")
+        sys.exit(f"error: {len(failed)} worker(s) exited with status {failed}: see their output above")
     return best

@@ -11,7 +11,7 @@ import optuna
 import yaml
 
 from gansweep import tracking
-from gansweep.storage import study_dir
+from gansweep.storage import retried, study_dir
 
 
 def best_params(study: optuna.Study, cfg) -> dict:
@@ -65,8 +65,10 @@ def write_results(study: optuna.Study, cfg, finished: bool) -> dict:
 
     client = tracking.client(study.user_attrs["mlflow_tracking_uri"])
     parent = study.user_attrs["mlflow_parent_run_id"]
-    states = Counter(t.state.name for t in study.get_trials(deepcopy=False))  # read once, not once per state
-    for state in ("COMPLETE", "PRUNED", "FAIL"):
+    trials = study.get_trials(deepcopy=False)  # read once, not once per state
+    lost = retried(trials)  # lost with their worker or interrupted, and queued again: not failures
+    states = Counter("REQUEUED" if t.number in lost else t.state.name for t in trials)
+    for state in ("COMPLETE", "PRUNED", "FAIL", "REQUEUED"):
         client.log_metric(parent, f"trials_{state.lower()}", states[state])
     if result["trial"] is not None:
         client.log_metric(parent, f"best_{result['objective']}", result["value"])

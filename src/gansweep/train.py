@@ -157,7 +157,8 @@ def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> tuple[str,
 
     if run_id is not None:
         try:
-            return client.get_run(run_id).info.run_id, True
+            if client.get_run(run_id).info.lifecycle_stage == "active":  # not one deleted in the UI (MLflow keeps it)
+                return run_id, True
         except MlflowException as err:
             if err.error_code != "RESOURCE_DOES_NOT_EXIST":  # else deleted meanwhile: the rest of the training goes to a new run
                 raise
@@ -242,8 +243,8 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
             print(f"resuming from the checkpoint of epoch {resume_epoch} ({resume_from}) into MLflow run {run_id}")
             client.set_tag(run_id, "gansweep.resumed_after_epoch", resume_epoch)
         logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
-        # tracking.* says where the run is logged, search.* how a study explores: neither is what it computes
-        params = {k: v for k, v in cfg.flat().items() if not k.startswith(("tracking.", "search."))}
+        # Not what it computes: tracking.*, search.*; nor, resumed, metrics.* (MLflow keeps the first; evaluate: tracking.run_for_metrics)
+        params = {k: v for k, v in cfg.flat().items() if not k.startswith(("tracking.", "search.", *(("metrics.",) if reopened else ())))}
         logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
         evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
         losses = EpochLossCsv(plots_dir / "train_losses.csv")

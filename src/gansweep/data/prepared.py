@@ -77,8 +77,7 @@ class EpochBatches(BatchSampler):
 
 
 def fits_on(device: torch.device, nbytes: int, share: float = 0.25) -> bool:
-    """Whether `nbytes` take at most `share` of the device's free memory (the networks and
-    Inception need the rest)."""
+    """Whether `nbytes` take at most `share` of the device's free memory (the networks and Inception need the rest)."""
     return device.type != "cuda" or nbytes <= share * torch.cuda.mem_get_info(device)[0]  # (free, total)
 
 

@@ -52,8 +52,7 @@ class Source:
         self.data = data
 
     def check(self, needed: int) -> int | None:
-        """Before any stage runs: the number of images, or one line on what is wrong (a built-in
-        dataset is known to be complete)."""
+        """Before any stage runs: the number of images, or one line on what is wrong (a built-in dataset is known to be complete)."""
 
 
 def source(data) -> Source:

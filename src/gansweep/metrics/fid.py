@@ -50,8 +50,7 @@ def load_statistics(path: Path) -> dict:
 
 
 def statistics_of(path: Path) -> dict:
-    """load_statistics, read once per process while the file is unchanged (a study worker's trials
-    share one copy)."""
+    """load_statistics, read once per process while the file is unchanged (a study worker's trials share one copy)."""
     stat = Path(path).stat() if Path(path).exists() else None
     return _cached(str(path), str(Path(path).resolve()), stat and (stat.st_mtime_ns, stat.st_size))
 
