@@ -126,13 +126,19 @@ def test_killed_after_the_last_checkpoint_the_rerun_completes_the_results(data, 
     assert run.info.status == "FINISHED" and "gansweep.error" not in run.data.tags  # the crash's reason is gone
 
 
-def test_renaming_the_experiment_between_crash_and_resume_keeps_the_run(data, tmp_path, monkeypatch):
+def crashed_in_epoch_1(data, tmp_path, monkeypatch):
+    """A tiny training that crashed after its first epoch's checkpoint: (its data, its config)."""
     data_path, _ = data
     cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8},
                       train={"epochs": 2, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 0})
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
         crash_at(patch, epoch=1, batch=0)
         train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
+    return data_path, cfg
+
+
+def test_renaming_the_experiment_between_crash_and_resume_keeps_the_run(data, tmp_path, monkeypatch):
+    data_path, cfg = crashed_in_epoch_1(data, tmp_path, monkeypatch)
     # and another report protocol: not what training computes (evaluate gives it a run of its own)
     renamed = make_config(**{**cfg.model_dump(), "tracking": {"experiment": "renamed"},
                              "metrics": {**cfg.metrics.model_dump(), "generated_images": cfg.metrics.generated_images + 1}})
@@ -144,12 +150,7 @@ def test_renaming_the_experiment_between_crash_and_resume_keeps_the_run(data, tm
 
 
 def test_a_run_deleted_in_the_mlflow_ui_is_not_resumed_into(data, tmp_path, monkeypatch):
-    data_path, _ = data
-    cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8},
-                      train={"epochs": 2, "batch_size": 16, "limit_batches": 2, "sample_grid_size": 4, "eval_every_n_epochs": 0})
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        crash_at(patch, epoch=1, batch=0)
-        train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
+    data_path, cfg = crashed_in_epoch_1(data, tmp_path, monkeypatch)
     [crashed] = MlflowClient().search_runs(["1"])
     MlflowClient().delete_run(crashed.info.run_id)  # mlflow ui's Delete: the store keeps it, marked deleted
     resumed = train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")
