@@ -154,4 +154,5 @@ def test_a_nan_loss_ends_a_stage_with_one_line_not_a_traceback(capsys):
 
     with pytest.raises(SystemExit) as stopped:
         run(diverging, ROOT / "params.yaml")
-    assert stopped.value.code == "error: d_loss is nan at epoch 3, batch 7 (loss 'non_saturating'): lower train.lr_d"  # exit 1
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == "error: d_loss is nan at epoch 3, batch 7 (loss 'non_saturating'): lower train.lr_d\n"

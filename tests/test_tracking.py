@@ -16,6 +16,25 @@ from gansweep import tracking
 print(tracking.experiment_id(tracking.client(sys.argv[1]), "race"))
 """
 
+DATASET_RACE = """
+import sys, time
+from pathlib import Path
+import numpy
+from gansweep import tracking
+from gansweep.config import load_config
+from gansweep.train import _log_dataset
+uri, experiment, folder, worker = sys.argv[1:]
+client, cfg, images = tracking.client(uri), load_config("params.yaml"), numpy.zeros((10, 1, 28, 28), numpy.uint8)
+runs = [client.create_run(experiment).info.run_id for _ in range(5)]
+(Path(folder) / f"ready-{worker}").touch()
+for turn, run_id in enumerate(runs):  # five new datasets, each logged by every worker at the same instant
+    while not (go := Path(folder) / f"go-{turn}").exists():
+        time.sleep(0.01)
+    time.sleep(max(0.0, float(go.read_text()) - time.time()))
+    _log_dataset(client, run_id, cfg, images, Path("train.npz"), str(turn) * 64)
+    print(run_id, turn, flush=True)
+"""
+
 
 def test_workers_starting_at_once_on_a_new_store_share_one_experiment(tmp_path):
     uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
@@ -26,6 +45,29 @@ def test_workers_starting_at_once_on_a_new_store_share_one_experiment(tmp_path):
     assert len({out.strip() for out, _ in results}) == 1
     [experiment] = [e for e in MlflowClient(uri).search_experiments() if e.name == "race"]
     assert experiment.artifact_location == (tmp_path / "store" / "artifacts").as_uri()
+
+
+def test_workers_logging_one_new_dataset_at_once_all_get_it(tmp_path):
+    # Without a retry, all but one fail ("UNIQUE constraint failed: datasets..."): a study's first trials start together.
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    experiment = tracking.experiment_id(tracking.client(uri), "race")
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    workers = [subprocess.Popen([sys.executable, "-c", DATASET_RACE, uri, experiment, str(tmp_path), str(k)], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(4)]
+    deadline = time.time() + 300
+    while len(list(tmp_path.glob("ready-*"))) < 4 and time.time() < deadline and all(w.poll() is None for w in workers):
+        time.sleep(0.05)
+    for turn in range(5):
+        (tmp_path / "go.tmp").write_text(str(time.time() + 0.5))
+        (tmp_path / "go.tmp").rename(tmp_path / f"go-{turn}")
+        time.sleep(1.0)
+    results = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 4, [err[-1500:] for _, err in results]
+    for out, _ in results:
+        for line in out.splitlines():
+            run_id, turn = line.split()
+            [dataset] = MlflowClient(uri).get_run(run_id).inputs.dataset_inputs
+            assert (dataset.dataset.name, dataset.dataset.digest) == ("mnist-5k", turn * 16)
 
 
 def test_an_unreachable_server_fails_in_seconds_with_one_line_naming_it(tmp_path):

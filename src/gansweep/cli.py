@@ -76,8 +76,7 @@ def train_best(args) -> None:
         raise ConfigError(f"{path}: no trial of study '{cfg.search.study}' has completed yet")
     command = ["dvc", "exp", "run", "-n", f"{cfg.search.study}-best"]
     yours = {k: v for k, v in overrides_from(args).items() if not k.startswith("search.")}  # e.g. a longer train.epochs
-    for key, value in (best["params"] | yours).items():
-        command += dvc_set(key, value)
+    command += [arg for key, value in (best["params"] | yours).items() for arg in dvc_set(key, value)]
     print(shlex.join(command), flush=True)
     if not args.dry_run:
         sys.exit(subprocess.run(command).returncode)

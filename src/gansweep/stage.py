@@ -12,8 +12,6 @@ from gansweep.registry import ConfigError
 def run(stage: Callable[[Config], None], params: str = "params.yaml") -> None:
     try:
         stage(load_config(params))
-    except (ConfigError, ChecksumError, DownloadError) as err:
+    except (ConfigError, ChecksumError, DownloadError, FloatingPointError) as err:  # the last: a NaN loss (gansweep.module)
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    except FloatingPointError as err:  # a NaN or infinite loss (gansweep.module): what the params did, not bad input
-        sys.exit(f"error: {err}")

@@ -172,11 +172,16 @@ def _open_run(client, cfg: Config, run_id: str | None, tags: dict) -> tuple[str,
 def _log_dataset(client, run_id: str, cfg: Config, images, data_path: Path, digest: str) -> None:
     """The prepared images as the run's training input (MLflow's Datasets panel)."""
     from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.exceptions import MlflowException
 
     profile = {"num_images": int(len(images)), "image_shape": list(images.shape[1:]), "dtype": str(images.dtype)}
     dataset = Dataset(name=cfg.data.dataset, digest=digest[:16], source_type="local",
                       source=json.dumps({"uri": Path(data_path).resolve().as_uri()}), profile=json.dumps(profile))
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])])
+    inputs = [DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])]
+    try:  # MLflow looks the dataset up, then inserts it: of two workers logging a new one at once, one fails, then finds it
+        client.log_inputs(run_id, datasets=inputs)
+    except MlflowException:
+        client.log_inputs(run_id, datasets=inputs)
 
 
 def _log_model(client, run_id: str, generator_path: Path) -> None:
