@@ -157,3 +157,23 @@ def test_a_run_deleted_in_the_mlflow_ui_is_not_resumed_into(data, tmp_path, monk
     run = MlflowClient().get_run(resumed["run_id"])
     assert resumed["run_id"] != crashed.info.run_id and run.info.status == "FINISHED" and run.info.lifecycle_stage == "active"
     assert MlflowClient().get_run(crashed.info.run_id).info.lifecycle_stage == "deleted"
+
+
+def test_a_training_of_the_same_params_running_meanwhile_keeps_its_checkpoint_folder(data, tmp_path, monkeypatch):
+    # `dvc exp run --queue -j 2` of two experiments that differ only in metrics.*: one fingerprint, one folder.
+    import fcntl
+
+    from gansweep.train import fingerprint
+
+    data_path, cfg = crashed_in_epoch_1(data, tmp_path, monkeypatch)
+    folder = tmp_path / "ckpt" / fingerprint(cfg, data_path)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    with open(folder / ".lock", "a") as other:  # the other training's hold on the folder
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.warns(UserWarning, match=f"another training of these params is using {folder}: this one keeps no checkpoints"):
+            alongside = train(cfg, data_path, tmp_path / "n", tmp_path / "n", checkpoints=tmp_path / "ckpt")
+        assert {path.name: path.read_bytes() for path in folder.iterdir()} == before  # neither resumed into nor deleted
+    run = MlflowClient().get_run(alongside["run_id"])
+    assert run.info.status == "FINISHED" and "gansweep.resumed_after_epoch" not in run.data.tags
+    resumed = train(cfg, data_path, tmp_path / "m", tmp_path / "m", checkpoints=tmp_path / "ckpt")  # the folder's own run, once free
+    assert MlflowClient().get_run(resumed["run_id"]).data.tags["gansweep.resumed_after_epoch"] == "0" and not folder.exists()

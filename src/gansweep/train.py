@@ -7,12 +7,13 @@ epoch into the same MLflow run, ending with the same generator as a run that nev
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import shutil
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
@@ -134,6 +135,23 @@ def _check_scorer(selection: dict, cfg: Config) -> None:
                       "`dvc repro -f selection_stats` recomputes them here")
 
 
+@contextmanager
+def _claimed(folder: Path | None, lock: bool):
+    """The checkpoint folder, locked while this training uses it; None while another training of the same
+    params holds it (`dvc exp run --queue -j 2` of experiments that differ only in metrics.* or tracking.*)."""
+    if folder is None or not lock:  # DDP's other processes: process 0 holds it
+        yield folder
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            warnings.warn(f"another training of these params is using {folder}: this one keeps no checkpoints")
+            folder = None
+        yield folder
+
+
 def _resume_point(checkpoint_dir: Path | None) -> tuple[Path | None, int | None, str | None]:
     """(checkpoint to resume from, its epoch, the MLflow run it belongs to), or Nones."""
     if checkpoint_dir is None:
@@ -218,77 +236,61 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
         selection = statistics_of(selection_path)
         check_reference(selection, cfg, SELECTION)
         _check_scorer(selection, cfg)
-    checkpoint_dir = None
-    if checkpoints is not None:
-        checkpoint_dir = Path(checkpoints) / fingerprint(cfg, data_path, *([selection_path] if selection else []))
-    resume_from, resume_epoch, run_id = _resume_point(checkpoint_dir)
-
-    pl.seed_everything(cfg.train.seed, workers=True, verbose=False)
-    module = GAN(cfg, images.shape[1:])
-    run_tags = {
-        "mlflow.source.git.commit": tracking.git_commit(),
-        "gansweep.code_sha256": tracking.code_sha256(),
-        "gansweep.dataset": cfg.data.dataset,
-        "gansweep.data_sha256": sha256(data_path),
-        "mlflow.note.content": (f"{cfg.model.architecture} GAN, {cfg.loss.name} loss, {cfg.train.epochs} epochs on {cfg.data.dataset}. "
-                                f"Scores (fid, kid, precision, recall) are the selected generator's: {label(cfg)}."),
-        **(tags or {}),
-    }
     # Under DDP (compute.devices > 1) Lightning starts this program again for every other GPU: those
     # processes train along, and process 0 alone records the run and writes the results.
     helper = rank_zero_only.rank > 0
-    run_id, reopened = (None, False) if helper else _open_run(client, cfg, run_id, run_tags)
-    with nullcontext() if helper else tracking.run_life(client, run_id, reopen=reopened):  # FINISHED once the generators are logged
-        if checkpoint_dir is not None and not helper:
-            checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
-        if not helper and resume_from is None:
-            _log_dataset(client, run_id, cfg, images, data_path, run_tags["gansweep.data_sha256"])
-        if resume_from is not None and not helper:
-            print(f"resuming from the checkpoint of epoch {resume_epoch} ({resume_from}) into MLflow run {run_id}")
-            client.set_tag(run_id, "gansweep.resumed_after_epoch", resume_epoch)
-        logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
-        # Not what it computes: tracking.*, search.*; nor, resumed, metrics.* (MLflow keeps the first; evaluate: tracking.run_for_metrics)
-        params = {k: v for k, v in cfg.flat().items() if not k.startswith(("tracking.", "search.", *(("metrics.",) if reopened else ())))}
-        logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
-        evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
-        losses = EpochLossCsv(plots_dir / "train_losses.csv")
-        callbacks = [SampleGrid(), losses, *([evaluation] if evaluation else []), *settings.pop("callbacks")]
+    folder = Path(checkpoints) / fingerprint(cfg, data_path, *([selection_path] if selection else [])) if checkpoints else None
+    with _claimed(folder, lock=not helper) as checkpoint_dir:
+        resume_from, resume_epoch, run_id = _resume_point(checkpoint_dir)
+        pl.seed_everything(cfg.train.seed, workers=True, verbose=False)
+        module = GAN(cfg, images.shape[1:])
+        run_tags = {
+            "mlflow.source.git.commit": tracking.git_commit(),
+            "gansweep.code_sha256": tracking.code_sha256(),
+            "gansweep.dataset": cfg.data.dataset,
+            "gansweep.data_sha256": sha256(data_path),
+            "mlflow.note.content": (f"{cfg.model.architecture} GAN, {cfg.loss.name} loss, {cfg.train.epochs} epochs on {cfg.data.dataset}. "
+                                    f"Scores (fid, kid, precision, recall) are the selected generator's: {label(cfg)}."),
+            **(tags or {}),
+        }
+        run_id, reopened = (None, False) if helper else _open_run(client, cfg, run_id, run_tags)
+        with nullcontext() if helper else tracking.run_life(client, run_id, reopen=reopened):  # FINISHED once the generators are logged
+            if checkpoint_dir is not None and not helper:
+                (checkpoint_dir / "run.json").write_text(json.dumps({"run_id": run_id}) + "\n")
+            if not helper and resume_from is None:
+                _log_dataset(client, run_id, cfg, images, data_path, run_tags["gansweep.data_sha256"])
+            if resume_from is not None and not helper:
+                print(f"resuming from the checkpoint of epoch {resume_epoch} ({resume_from}) into MLflow run {run_id}")
+                client.set_tag(run_id, "gansweep.resumed_after_epoch", resume_epoch)
+            logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
+            # Not what it computes: tracking.*, search.*; nor, resumed, metrics.* (MLflow keeps the first; evaluate: tracking.run_for_metrics)
+            params = {k: v for k, v in cfg.flat().items() if not k.startswith(("tracking.", "search.", *(("metrics.",) if reopened else ())))}
+            logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
+            evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
+            losses = EpochLossCsv(plots_dir / "train_losses.csv")
+            callbacks = [SampleGrid(), losses, *([evaluation] if evaluation else []), *settings.pop("callbacks")]
+            if checkpoint_dir is not None:
+                callbacks.append(
+                    # One file, overwritten at the end of every epoch (no monitor: the latest is the one kept).
+                    ModelCheckpoint(dirpath=checkpoint_dir, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), save_top_k=1,
+                                    save_on_train_epoch_end=True, enable_version_counter=False)
+                )
+            trainer = pl.Trainer(max_epochs=cfg.train.epochs, limit_train_batches=cfg.train.limit_batches, logger=logger,
+                                 callbacks=callbacks, enable_checkpointing=checkpoint_dir is not None, log_every_n_steps=10,
+                                 enable_model_summary=False, default_root_dir=checkpoint_dir or out_dir, **settings)
+            trainer.fit(module, training_batches(cfg, images, training_device(cfg.compute)), ckpt_path=resume_from, weights_only=True)
+            if helper:
+                raise SystemExit(0)
+            losses.write()  # also when a resume found every epoch done (killed while saving the results)
+            last_epoch, last = trainer.current_epoch - 1, module.output_generator.state_dict()
+            best_found = evaluation is not None and evaluation.best_state is not None
+            best_epoch, best = (evaluation.best_epoch, evaluation.best_state) if best_found else (last_epoch, last)
+            for name, state in (("generator.pt", last), ("generator_best.pt", best)):
+                save_generator(out_dir / name, module.cfg.resolved_model(), module.image_shape, state)
+                client.log_artifact(run_id, str(out_dir / name), artifact_path="model")
+            client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
+            _log_model(client, run_id, out_dir / "generator_best.pt")
         if checkpoint_dir is not None:
-            callbacks.append(
-                # One file, overwritten at the end of every epoch (no monitor: the latest is the one kept).
-                ModelCheckpoint(dirpath=checkpoint_dir, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), save_top_k=1,
-                                save_on_train_epoch_end=True, enable_version_counter=False)
-            )
-        trainer = pl.Trainer(
-            max_epochs=cfg.train.epochs,
-            limit_train_batches=cfg.train.limit_batches,
-            logger=logger,
-            callbacks=callbacks,
-            enable_checkpointing=checkpoint_dir is not None,
-            log_every_n_steps=10,
-            enable_model_summary=False,
-            default_root_dir=checkpoint_dir or out_dir,
-            **settings,
-        )
-        trainer.fit(module, training_batches(cfg, images, training_device(cfg.compute)), ckpt_path=resume_from, weights_only=True)
-        if helper:
-            raise SystemExit(0)
-        losses.write()  # also when a resume found every epoch done (killed while saving the results)
-        last_epoch, last = trainer.current_epoch - 1, module.output_generator.state_dict()
-        best_found = evaluation is not None and evaluation.best_state is not None
-        best_epoch, best = (evaluation.best_epoch, evaluation.best_state) if best_found else (last_epoch, last)
-        for name, state in (("generator.pt", last), ("generator_best.pt", best)):
-            save_generator(out_dir / name, module.cfg.resolved_model(), module.image_shape, state)
-            client.log_artifact(run_id, str(out_dir / name), artifact_path="model")
-        client.set_tag(run_id, "gansweep.best_epoch", best_epoch)
-        _log_model(client, run_id, out_dir / "generator_best.pt")
-    if checkpoint_dir is not None:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    return {
-        "run_id": run_id,
-        "experiment_id": logger.experiment_id,
-        "tracking_uri": client.tracking_uri,
-        "last_epoch": last_epoch,
-        "best_epoch": best_epoch,
-    }
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return {"run_id": run_id, "experiment_id": logger.experiment_id, "tracking_uri": client.tracking_uri,
+            "last_epoch": last_epoch, "best_epoch": best_epoch}

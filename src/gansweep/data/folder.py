@@ -39,10 +39,8 @@ def check_count(folder: Path, needed: int) -> int:
     """The number of images under `folder`, or one line on what is wrong with it."""
     found = len(image_files(folder))
     if found < needed:
-        raise ConfigError(
-            f"data.path: {folder} holds {found} images, fewer than the {needed} that metrics.reference_images and "
-            "train.eval_reference_images take from the train split (add images or lower those two)"
-        )
+        raise ConfigError(f"data.path: {folder} holds {found} images, fewer than the {needed} that metrics.reference_images and "
+                          "train.eval_reference_images take from the train split (add images or lower those two)")
     return found
 
 

@@ -21,9 +21,8 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float(within_x + within_y - 2 * k_xy.mean())
 
 
-def kernel_inception_distance(
-    real: np.ndarray, fake: np.ndarray, subsets: int = 10, subset_size: int = 100, seed: int = 0
-) -> tuple[float, float]:
+def kernel_inception_distance(real: np.ndarray, fake: np.ndarray, subsets: int = 10, subset_size: int = 100,
+                              seed: int = 0) -> tuple[float, float]:
     """(mean, standard deviation) of the unbiased MMD^2 over `subsets` random subsets."""
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     if subset_size < 2 or subset_size > min(len(real), len(fake)):
