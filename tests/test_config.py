@@ -58,6 +58,11 @@ def test_the_shipped_params_are_valid_and_the_only_source_of_defaults():
         ({"regularization": {"augment": ["cutout", "cutout"]}}, "regularization.augment: each augmentation at most once, got ['cutout', 'cutout']"),
         ({"regularization": {"augment": 3}}, "regularization.augment: expected a list of augmentations (or 'none'), got 3; choose from: color, cutout, translation"),
         ({"data": {"channels": 3}}, "data.channels: only the folder dataset takes it (mnist-5k images are 1x28x28); set null"),
+        # pydantic's Literal compares with ==: True would be taken for 1, 1 and 1.0 for True
+        ({"data": {"dataset": "folder", "image_size": 28, "channels": True}}, "data.channels: Input should be 1 or 3, got True"),
+        ({"data": {"dataset": "folder", "image_size": 28, "channels": 3.0}}, "data.channels: Input should be 1 or 3, got 3.0"),
+        ({"compute": {"channels_last": 1}}, "compute.channels_last: Input should be 'auto', True or False, got 1"),
+        ({"compute": {"channels_last": 0.0}}, "compute.channels_last: Input should be 'auto', True or False, got 0.0"),
         # budget-fair studies
         ({"search": {"budget_factor": "loss.name"}}, "search.budget_factor: a budget-fair study draws the other keys at random and trains every trial "
                                                      "to the end: set search.sampler: random and search.pruner: none (got tpe, hyperband)"),

@@ -35,13 +35,22 @@ def one_of(registry: Registry):
     return Annotated[str, BeforeValidator(lambda value: _check(registry, value))]
 
 
+def exactly(*values):
+    """Literal[values], refusing True for 1 and 1 for True (pydantic's Literal compares with ==, strict or not)."""
+    def check(value):
+        if any(value == v and type(value) is not type(v) for v in values):
+            raise ValueError(f"Input should be {', '.join(map(repr, values[:-1]))} or {values[-1]!r}, got {value!r}")
+        return value
+    return Annotated[Literal[values], BeforeValidator(check)]
+
+
 class DataConfig(Section):
     dataset: one_of(DATASETS)
     seed: int = Field(ge=0)
     # Only the folder dataset reads these three; dvc.yaml makes data.path a dependency of `prepare`.
     path: str = Field(min_length=1)
     image_size: Optional[int] = Field(ge=8)  # the side of the square images
-    channels: Optional[Literal[1, 3]]  # 1: grayscale, 3: RGB
+    channels: Optional[exactly(1, 3)]  # 1: grayscale, 3: RGB
 
     @model_validator(mode="after")
     def _folder_keys(self):
@@ -181,7 +190,7 @@ class ComputeConfig(Section):
     devices: int = Field(gt=0)  # GPUs for one training; > 1 runs Lightning DDP
     precision: Literal["32-true", "bf16-mixed"]  # the training's arithmetic
     compile: bool  # torch.compile both networks
-    channels_last: Literal["auto", True, False]  # NHWC convolutions; auto: on a GPU
+    channels_last: exactly("auto", True, False)  # NHWC convolutions; auto: on a GPU
     data_on_device: bool  # the prepared images live on the accelerator (when they fit): no DataLoader copies
     inception: one_of(RUNTIMES)  # auto: OpenVINO on the CPU, TorchScript on a GPU
     selection_scorer: Literal["fast", "exact"]  # fast: bf16 Inception where the hardware has it, for ranking only

@@ -85,10 +85,8 @@ class GAN(pl.LightningModule):
         pending, self.unchecked = self.unchecked, []
         for ok, (name, batch, loss) in zip(finite, pending):
             if not ok:
-                raise NonFiniteLossError(
-                    f"{name} is {loss.item()} at epoch {self.current_epoch}, batch {batch} "
-                    f"(loss '{self.cfg.loss.name}'): training stopped"
-                )
+                raise NonFiniteLossError(f"{name} is {loss.item()} at epoch {self.current_epoch}, batch {batch} "
+                                         f"(loss '{self.cfg.loss.name}'): training stopped")
 
     def critic_score(self, images):
         """The per-image value that gradient penalties differentiate (the loss decides what it is)."""

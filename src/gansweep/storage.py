@@ -69,13 +69,9 @@ def open_storage(search, folder: Path, on_stale=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         try:
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}},
-                heartbeat_interval=search.heartbeat,
-                grace_period=2 * search.heartbeat,
-                heartbeat_stale_trial_callback=on_stale,
-            )
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}},
+                                              heartbeat_interval=search.heartbeat, grace_period=2 * search.heartbeat,
+                                              heartbeat_stale_trial_callback=on_stale)
         except Exception as err:  # sqlalchemy/psycopg2 errors: one line, the password never in it
             reason = " ".join(str(getattr(err, "orig", None) or err).split())
             hint = " (give the password in the URL, PGPASSWORD or ~/.pgpass)" if "password" in reason else ""

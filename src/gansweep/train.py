@@ -80,11 +80,9 @@ def check_budget(cfg: Config, n_images: int) -> None:
     if batches == 0:
         raise ConfigError(f"train.batch_size ({t.batch_size}) is larger than the training set ({n_images} images)")
     if t.epochs * batches < n_critic:
-        raise ConfigError(
-            f"train: the whole run has {t.epochs * batches} critic steps ({t.epochs} epochs x {batches} batches), "
-            f"fewer than n_critic = {n_critic} ({cfg.loss.name}): the generator would never be updated; "
-            "raise train.epochs or train.limit_batches, or lower train.n_critic"
-        )
+        raise ConfigError(f"train: the whole run has {t.epochs * batches} critic steps ({t.epochs} epochs x {batches} batches), "
+                          f"fewer than n_critic = {n_critic} ({cfg.loss.name}): the generator would never be updated; "
+                          "raise train.epochs or train.limit_batches, or lower train.n_critic")
 
 
 def training_device(compute) -> torch.device:

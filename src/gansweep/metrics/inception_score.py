@@ -26,10 +26,8 @@ def load_logits_weight(url: str | None = None) -> np.ndarray:
     try:
         state = torch.hub.load_state_dict_from_url(url, map_location="cpu", check_hash=True, progress=True)
     except Exception as err:  # network, HTTP or checksum errors all mean: no trustworthy head
-        raise DownloadError(
-            f"cannot get the Inception logits layer for the Inception Score from {url}: {err}. "
-            "Set metrics.inception_score: false, or place the file in torch.hub's checkpoint cache."
-        ) from err
+        raise DownloadError(f"cannot get the Inception logits layer for the Inception Score from {url}: {err}. "
+                            "Set metrics.inception_score: false, or place the file in torch.hub's checkpoint cache.") from err
     return state["fc.weight"].double().numpy().T
 
 
