@@ -13,6 +13,8 @@ from gansweep.stage import run
 
 def main(cfg):
     found = source(cfg.data).check(train_images_needed(cfg))
+    if found is not None:  # a folder: its count is known before any work (the built-in datasets' in train)
+        cfg.check_budget(found)
     paths.PARAMS_VALID.parent.mkdir(parents=True, exist_ok=True)
     paths.PARAMS_VALID.write_text("params.yaml passed validation\n")  # the same bytes every time
     print("params.yaml: valid" + (f" ({found} images under {cfg.data.path})" if found is not None else ""))

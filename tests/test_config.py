@@ -33,6 +33,8 @@ def test_the_shipped_params_are_valid_and_the_only_source_of_defaults():
         ({"model": {"g_actvation": "elu"}}, "model.g_actvation: unknown key; valid keys here: architecture, latent_dim,"),
         ({"metrics": {"kid_subset_size": 10_000}}, "kid_subset_size (10000) must not exceed"),
         ({"metrics": {"reference_split": "test"}}, "metrics.reference_split: mnist-5k has no 'test' split; choose one of: train"),
+        ({"metrics": {"protocol": "lucic2018"}}, "metrics.protocol: lucic2018 scores on the 'test' split, which mnist-5k does not have; "
+                                                 "set metrics.protocol: null"),  # the split is the preset's, not the user's
         ({"metrics": {"protocol": "heusel"}}, "metrics: protocol: unknown 'heusel'; choose one of: lucic2018 (or null)"),
         ({"metrics": {"protocol": ["lucic2018"]}}, "metrics: protocol: unknown ['lucic2018']; choose one of: lucic2018"),  # not a TypeError
         ({"metrics": {"convention": "clean"}}, "metrics.convention: unknown 'clean' FID convention; choose one of: legacy_tensorflow, pytorch_fid"),

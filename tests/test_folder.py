@@ -46,6 +46,12 @@ def test_channels_convert_gray_and_color_and_exif_orientation_is_applied(tmp_pat
     upright = decode(tmp_path / "photo.jpg", 10, 3)  # 10 wide, 20 high -> the middle 10 rows: white above, black below
     assert upright.shape == (3, 10, 10)
     assert upright[:, :4].min() > 200 and upright[:, 6:].max() < 50  # not split left/right as stored
+    # The same with an EXIF that Pillow cannot write back (tag 0x0115, a number, stored as text): ImageOps.exif_transpose
+    # raised struct.error on it, a traceback for an image that decodes fine.
+    mistyped = bytes.fromhex("4578696600004d4d002a0000000800020115000200000006000000260112000300000001000600000000000043616e6f6e00")
+    image.save(tmp_path / "camera.jpg", exif=mistyped, quality=100)
+    assert Image.open(tmp_path / "camera.jpg").getexif()[0x0112] == 6
+    assert np.array_equal(decode(tmp_path / "camera.jpg", 10, 3), upright)
 
 
 def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
@@ -98,12 +104,16 @@ def bad_folders(tmp_path):
     image_folder(tmp_path / "broken", 20, size=16)
     (tmp_path / "broken" / "s1" / "damaged.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     (tmp_path / "a_file.png").write_bytes(b"")
+    image_folder(tmp_path / "linked", 20, size=16)
+    (tmp_path / "linked" / "more").symlink_to(tmp_path / "few")  # DVC's hash of data.path does not look inside it
     return [
         (tmp_path / "missing", "does not exist"),
         (tmp_path / "a_file.png", "is a file, not a folder of images"),
         (tmp_path / "empty", "holds no PNG, JPEG or WebP images"),
         (tmp_path / "few", "holds 5 images, fewer than the 12 that metrics.reference_images and train.eval_reference_images take"),
         (tmp_path / "broken", "damaged.png cannot be decoded as an image"),
+        (tmp_path / "linked", f"linked/more is a link to a folder, which DVC does not follow (an edit there would not re-run "
+                              f"prepare): move or copy its images under {tmp_path / 'linked'}"),
     ]
 
 

@@ -62,8 +62,10 @@ def test_every_bad_folder_stops_before_training_with_one_line(project, tmp_path)
         (tmp_path / "few", f"error: data.path: {tmp_path / 'few'} holds 5 images, fewer than the 24"),
         (tmp_path / "broken", f"error: data.path: {tmp_path / 'broken' / 's0' / 'bad.jpg'} cannot be decoded as an image"),
     ]
+    image_folder(tmp_path / "small", 30, size=64)  # enough for the scores, fewer than a batch: refused before Inception runs
+    cases.append((tmp_path / "small", "error: train.batch_size (31) is larger than the training set (30 images)"))
     for folder, line in cases:
-        set_params(project, data={"path": str(folder)})
+        set_params(project, data={"path": str(folder)}, train={"batch_size": 31 if folder.name == "small" else 16})
         done = dvc(project, "repro", ok=False)
         assert done.returncode != 0
         errors = [text for text in done.stderr.splitlines() if text.startswith("error:")]

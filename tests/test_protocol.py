@@ -66,3 +66,17 @@ def test_statistics_made_for_another_purpose_or_size_are_refused():
         check_reference({**made, "start": 500, "images": 250}, cfg, SELECTION)
     with pytest.raises(ConfigError, match="images=12, params say 500"):
         check_reference({**made, "images": 12}, cfg, REPORT)
+
+
+def test_statistics_of_other_prepared_images_are_refused():
+    # Params edited without `dvc repro` (a study reads data/ as it is): another shuffle, folder or image size
+    folder = make_config(data={"dataset": "folder", "path": "photos", "image_size": 32, "channels": 3})
+    made = describe(folder, REPORT)
+    check_reference(made, folder, REPORT)
+    for data, found in [({"seed": 1}, "seed 1, photos at 3x32x32"), ({"path": "other"}, "seed 0, other at 3x32x32"),
+                        ({"image_size": 16}, "seed 0, photos at 3x16x16"), ({"channels": 1}, "seed 0, photos at 1x32x32")]:
+        with pytest.raises(ConfigError, match=f"the report statistics are for data=seed 0, photos at 3x32x32, params say {found}: run dvc repro"):
+            check_reference(made, make_config(data={**folder.data.model_dump(), **data}), REPORT)
+    with pytest.raises(ConfigError, match="the report statistics are for data=seed 0, params say seed 2"):
+        check_reference(describe(make_config(), REPORT), make_config(data={"seed": 2}), REPORT)
+    check_reference(describe(make_config(), REPORT), make_config(data={"path": "elsewhere"}), REPORT)  # mnist-5k never reads it

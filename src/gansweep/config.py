@@ -223,8 +223,10 @@ class RunConfig(Section):
         """The checks across sections, in the order they are reported: the first that fails is the error."""
         splits = DATASETS.get(self.data.dataset).splits
         if self.metrics.reference_split not in splits:
-            raise ValueError(f"metrics.reference_split: {self.data.dataset} has no {self.metrics.reference_split!r} split; "
-                             f"choose one of: {', '.join(splits)}")
+            split, preset = self.metrics.reference_split, self.metrics.protocol  # the user's split, or the protocol's
+            raise ValueError(f"metrics.protocol: {preset} scores on the {split!r} split, which {self.data.dataset} does not have; set "
+                             "metrics.protocol: null" if preset else
+                             f"metrics.reference_split: {self.data.dataset} has no {split!r} split; choose one of: {', '.join(splits)}")
         check_architecture(self.resolved_model(), self.data.image_shape())
         if self.train.batch_size % self.compute.devices:
             raise ValueError(f"train.batch_size ({self.train.batch_size}) must be a multiple of compute.devices ({self.compute.devices}): "
@@ -246,6 +248,17 @@ class RunConfig(Section):
     def resolved_model(self) -> ModelConfig:
         """The model section with the recipe's choices filled in (what the networks are built from)."""
         return self.model.model_copy(update={"d_norm": self.recipe().d_norm})
+
+    def check_budget(self, n_images: int) -> None:
+        """Refuses a run whose generator would never be updated."""
+        t, n_critic = self.train, self.recipe().n_critic
+        batches = min(n_images // t.batch_size, t.limit_batches or n_images)  # limit_batches: None or > 0
+        if batches == 0:
+            raise ConfigError(f"train.batch_size ({t.batch_size}) is larger than the training set ({n_images} images)")
+        if t.epochs * batches < n_critic:
+            raise ConfigError(f"train: the whole run has {t.epochs * batches} critic steps ({t.epochs} epochs x {batches} batches), "
+                              f"fewer than n_critic = {n_critic} ({self.loss.name}): the generator would never be updated; "
+                              "raise train.epochs or train.limit_batches, or lower train.n_critic")
 
     def flat(self) -> dict[str, Any]:
         """Dotted keys -> values, as logged to MLflow."""

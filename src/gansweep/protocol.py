@@ -49,7 +49,10 @@ def describe(cfg: Config, purpose: str) -> dict:
     else:
         split, count = "train", cfg.train.eval_reference_images
         start = m.reference_images if m.reference_split == "train" else 0  # past the reported reference if it is in train
-    return {"dataset": cfg.data.dataset, "convention": m.convention, "split": split, "start": start, "images": count, "purpose": purpose}
+    d = cfg.data  # which images the prepared splits hold: another shuffle, folder or size needs new statistics
+    data = f"seed {d.seed}" + (f", {d.path} at {d.channels}x{d.image_size}x{d.image_size}" if d.dataset == "folder" else "")
+    return {"dataset": d.dataset, "data": data, "convention": m.convention, "split": split, "start": start, "images": count,
+            "purpose": purpose}
 
 
 def train_images_needed(cfg: Config) -> int:

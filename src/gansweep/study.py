@@ -144,12 +144,9 @@ def parent_run(study: optuna.Study, cfg: Config, client) -> None:
         return
     search = cfg.search
     experiment = tracking.experiment_id(client, cfg.tracking.experiment)
-    run_id = client.create_run(
-        experiment,
-        run_name=f"study {search.study}",
-        tags={"gansweep.study": search.study, "optuna.sampler": search.sampler, "optuna.pruner": search.pruner,
-              "optuna.storage": masked(search.storage), "mlflow.source.git.commit": tracking.git_commit()},
-    ).info.run_id
+    run_id = client.create_run(experiment, run_name=f"study {search.study}", tags={
+        "gansweep.study": search.study, "optuna.sampler": search.sampler, "optuna.pruner": search.pruner,
+        "optuna.storage": masked(search.storage), "mlflow.source.git.commit": tracking.git_commit()}).info.run_id
     client.log_param(run_id, "search.objective", search.objective)
     client.log_param(run_id, "search.space", json.dumps(space.as_data(search.space)))
     study.set_user_attr("mlflow_parent_run_id", run_id)

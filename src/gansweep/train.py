@@ -73,18 +73,6 @@ def fingerprint(cfg: Config, *inputs: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def check_budget(cfg: Config, n_images: int) -> None:
-    """Refuses a run whose generator would never be updated."""
-    t, n_critic = cfg.train, cfg.recipe().n_critic
-    batches = min(n_images // t.batch_size, t.limit_batches or n_images)  # limit_batches: None or > 0
-    if batches == 0:
-        raise ConfigError(f"train.batch_size ({t.batch_size}) is larger than the training set ({n_images} images)")
-    if t.epochs * batches < n_critic:
-        raise ConfigError(f"train: the whole run has {t.epochs * batches} critic steps ({t.epochs} epochs x {batches} batches), "
-                          f"fewer than n_critic = {n_critic} ({cfg.loss.name}): the generator would never be updated; "
-                          "raise train.epochs or train.limit_batches, or lower train.n_critic")
-
-
 def training_device(compute) -> torch.device:
     """The device one training runs on (the first of them under DDP)."""
     gpus = torch.cuda.device_count()
@@ -227,7 +215,7 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
     quiet_lightning()
     client = tracking.client()  # a wrong MLFLOW_TRACKING_URI fails here, before any work
     images, _ = prepared.load(data_path)
-    check_budget(cfg, len(images))
+    cfg.check_budget(len(images))
     settings = fit_settings(cfg)  # no GPU where params ask for one: refused here, before any work
     selection = None
     if cfg.train.eval_every_n_epochs and selection_path is not None:

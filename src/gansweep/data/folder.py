@@ -4,8 +4,8 @@ upright by its EXIF orientation, converted to gray (data.channels 1) or RGB (3),
 Lanczos filter so that its shorter side is data.image_size, and center-cropped to a square. The
 result is the same uint8 NCHW array as the built-in datasets, one `train` split without labels.
 
-Bad input is one line naming data.path: a missing folder, a folder without images, a file that
-cannot be decoded, fewer images than the scores need.
+Bad input is one line naming data.path: a missing folder, a folder without images, a link to a folder
+inside it (DVC would not see edits there), a file that cannot be decoded, fewer images than needed.
 """
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ import numpy as np
 from gansweep.registry import ConfigError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+# EXIF orientation -> the transpose that makes the image upright: ImageOps.exif_transpose's table, applied without
+# re-writing the EXIF (which fails on a mistyped tag of an image that decodes fine)
+UPRIGHT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -27,8 +30,11 @@ def image_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise ConfigError(f"data.path: {folder} is a file, not a folder of images")
     found = []
-    for root, dirs, files in os.walk(folder, followlinks=True):
+    for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if linked := [d for d in dirs if (Path(root) / d).is_symlink()]:  # DVC hashes data.path without following them
+            raise ConfigError(f"data.path: {Path(root) / linked[0]} is a link to a folder, which DVC does not follow (an edit "
+                              f"there would not re-run prepare): move or copy its images under {folder}")
         found += [Path(root) / f for f in files if not f.startswith(".") and f.lower().endswith(EXTENSIONS)]
     if not found:
         raise ConfigError(f"data.path: {folder} holds no PNG, JPEG or WebP images (searched recursively)")
@@ -46,11 +52,12 @@ def check_count(folder: Path, needed: int) -> int:
 
 def decode(path: Path, size: int, channels: int) -> np.ndarray:
     """One image file -> uint8 (channels, size, size)."""
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     try:
         with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened)
+            upright = UPRIGHT.get(opened.getexif().get(0x0112))  # 0x0112: Orientation
+            image = opened.transpose(getattr(Image.Transpose, upright)) if upright else opened
             if image.mode.startswith("I"):  # a 16-bit PNG: Pillow's convert would clip it at 255, not scale it
                 image = Image.fromarray((np.asarray(image) >> 8).astype(np.uint8))
             image = image.convert("L" if channels == 1 else "RGB")

