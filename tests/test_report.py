@@ -331,7 +331,7 @@ def test_grids_by_level_show_each_levels_best_also_for_a_null_level():
     c = Comparison("s", "grid", "fid", ["train.ema"], ["train.ema"], pd.DataFrame(), table, pd.DataFrame(), [], "p", pd.DataFrame(),
                    samples={name: buffer.getvalue() for name, buffer in png.items()})
     page = grids_by_level(c)
-    assert page.count("<figure>") == 3 and "None: FID 50" in page and "0.999: FID 40" in page
+    assert page.count("<figure>") == 3 and "null: FID 50" in page and "0.999: FID 40" in page
 
 
 def test_fid_curves_are_read_by_epoch_on_either_step_axis(tmp_path):
@@ -352,3 +352,47 @@ def test_a_list_two_studies_fixed_differently_is_a_factor_too(tmp_path, monkeypa
     run_report(tmp_path, monkeypatch, capsys, "--study-name", "plain", "--study-name", "augmented")
     table = pd.read_csv(tmp_path / "studies" / "plain+augmented" / "report" / "configurations.csv")
     assert set(table["regularization.augment"]) == {"none", "translation,cutout"} and len(table) == 8
+
+
+def test_a_null_choice_is_a_level_and_another_loss_option_is_not(tmp_path, monkeypatch, capsys):
+    # docs/recipes.md searches train.ema: [null, 0.999]; a loss's own option is sampled only with that loss
+    params = read_params(ROOT / "params.yaml")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "search": {**params["search"], "study": "ema"}}, sort_keys=False))
+    (tmp_path / "studies" / "ema").mkdir(parents=True)
+    storage = optuna.storages.journal.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "studies" / "ema" / "journal.log")))
+    study = optuna.create_study(study_name="ema", storage=storage)
+    space = {"train.ema": [None, 0.999], "loss.name": ["non_saturating", "lsgan"], "loss.options.lsgan.a": [-1, 0], "train.seed": [0, 1]}
+    study.set_user_attr("identity", {"objective": "fid", "sampler": "grid", "pruner": "none", "seed": 0, "space": space,
+                                     "params": {k: v for k, v in params.items() if k != "search"}, "protocol": PROTOCOL})
+    client = MlflowClient()
+    experiment = client.create_experiment("gansweep")
+    parent = client.create_run(experiment, run_name="study ema").info.run_id
+    for key, value in (("mlflow_parent_run_id", parent), ("mlflow_experiment_id", experiment), ("mlflow_tracking_uri", client.tracking_uri)):
+        study.set_user_attr(key, value)
+    points = [{"train.ema": ema, "loss.name": "non_saturating", "train.seed": s} for ema in (None, 0.999) for s in (0, 1)]
+    points += [{"train.ema": ema, "loss.name": "lsgan", "loss.options.lsgan.a": a, "train.seed": s}
+               for ema in (None, 0.999) for a in (-1, 0) for s in (0, 1)]
+    for number, point in enumerate(points):  # FID: 100, +10 without EMA, -20 / -10 for lsgan with a = -1 / 0, +-1 by seed
+        fid = 100.0 + 10 * (point["train.ema"] is None) + {-1: -20.0, 0: -10.0, None: 0.0}[point.get("loss.options.lsgan.a")]
+        fid += (-1.0, 1.0)[point["train.seed"]]
+        run = client.create_run(experiment, run_name=f"trial {number}", tags={
+            "mlflow.parentRunId": parent, "optuna.trial_number": str(number), "gansweep.trial": f"ema/{number}",
+            **{f"protocol.{k}": v for k, v in PROTOCOL.items()}}).info.run_id
+        client.set_terminated(run, "FINISHED")
+        study.add_trial(create_trial(state=TrialState.COMPLETE, value=fid, params=point,
+                                     distributions={key: CategoricalDistribution(space[key]) for key in point},
+                                     user_attrs={"fid": fid, "kid": fid / 1000, "mlflow_run_id": run, "overrides": point}))
+    run_report(tmp_path, monkeypatch, capsys)
+    folder = tmp_path / "studies" / "ema" / "report"
+    table = pd.read_csv(folder / "configurations.csv")
+    assert dict(zip(table["configuration"], table["fid_mean"])) == pytest.approx({
+        "ema=null, loss=non_saturating": 110.0, "ema=0.999, loss=non_saturating": 100.0,
+        "ema=null, loss=lsgan, lsgan.a=-1": 90.0, "ema=0.999, loss=lsgan, lsgan.a=-1": 80.0,
+        "ema=null, loss=lsgan, lsgan.a=0": 100.0, "ema=0.999, loss=lsgan, lsgan.a=0": 90.0})
+    marginal = pd.read_csv(folder / "marginal_effects.csv", keep_default_na=False).set_index(["factor", "level"])
+    assert marginal["effect"].to_dict() == pytest.approx({  # six cells, each weighted equally; no level for "not sampled"
+        ("train.ema", "null"): 5.0, ("train.ema", "0.999"): -5.0, ("loss.name", "non_saturating"): 10.0, ("loss.name", "lsgan"): -5.0,
+        ("loss.options.lsgan.a", "-1"): -10.0, ("loss.options.lsgan.a", "0"): 0.0})
+    page = (folder / "report.html").read_text()
+    assert "ema: 0.999 is best on average over the other choices (-5 FID" in page
+    assert "configurations have a complete trial" not in page  # the grid has 2 x (1 + 2) cells, not 2 x 2 x 2

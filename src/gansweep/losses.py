@@ -168,9 +168,8 @@ class WGANGP(GANLoss):
     batch norm in the critic (layer norm instead, Sec. 4). Adam lr 1e-4, betas (0, 0.9), n_critic 5.
     """
 
-    recipe: ClassVar[Recipe] = Recipe(
-        n_critic=5, lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, d_norm="layer", gradient_penalty=10.0
-    )
+    recipe: ClassVar[Recipe] = Recipe(n_critic=5, lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, d_norm="layer",
+                                      gradient_penalty=10.0)
     d_loss, g_loss = WGAN.d_loss, WGAN.g_loss  # WGAN's, without its clipping
 
 

@@ -24,11 +24,9 @@ from gansweep.registry import ConfigError
 # 3.17.2's UI code (its shared-view envelope); not a documented API, so checked by a test.
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 VIEW_KEY = "gansweep"
-VIEW_COLUMNS = [
-    "metrics.`fid`", "metrics.`kid`", "metrics.`precision`", "metrics.`recall`",
-    "params.`loss.name`", "params.`model.g_activation`", "params.`model.d_activation`",
-    "params.`regularization.d_spectral_norm`", "params.`train.seed`",
-]
+VIEW_COLUMNS = ["metrics.`fid`", "metrics.`kid`", "metrics.`precision`", "metrics.`recall`", "params.`loss.name`",
+                "params.`model.g_activation`", "params.`model.d_activation`", "params.`regularization.d_spectral_norm`",
+                "params.`train.seed`"]
 # The view's times are fixed (0), so every worker writes the same tag.
 VIEW_STATE = {"orderByKey": "metrics.`fid`", "orderByAsc": True, "selectedColumns": VIEW_COLUMNS}
 VIEW_ENVELOPE = {"name": "GANs by FID", "createdAt": 0, "updatedAt": 0, "state": json.dumps(VIEW_STATE)}

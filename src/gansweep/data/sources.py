@@ -128,9 +128,8 @@ for _name, _dataset_name, _shape, _doc in [
     ("fashion-mnist", "FashionMNIST", (1, 28, 28), "Fashion-MNIST (Xiao et al. 2017): 60,000 train and 10,000 test images, 28x28 gray."),
     ("cifar10", "CIFAR10", (3, 32, 32), "CIFAR-10 (Krizhevsky 2009): 50,000 train and 10,000 test images, 32x32 RGB."),
 ]:
-    DATASETS.register(_name)(
-        type(_dataset_name, (TorchvisionSource,), {"__doc__": _doc, "name": _name, "dataset_name": _dataset_name, "image_shape": _shape})
-    )
+    DATASETS.register(_name)(type(_dataset_name, (TorchvisionSource,),
+                                  {"__doc__": _doc, "name": _name, "dataset_name": _dataset_name, "image_shape": _shape}))
 
 
 @DATASETS.register("folder")

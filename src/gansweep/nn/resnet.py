@@ -26,10 +26,8 @@ LARGE = 48  # the smallest image side that takes STL-10's network
 class UpBlock(nn.Module):
     def __init__(self, parts: Parts, c_in: int, c_out: int):
         super().__init__()
-        self.residual = nn.Sequential(
-            *parts.after(c_in), nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, 1, 1),
-            *parts.after(c_out), nn.Conv2d(c_out, c_out, 3, 1, 1),
-        )
+        self.residual = nn.Sequential(*parts.after(c_in), nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, 1, 1),
+                                      *parts.after(c_out), nn.Conv2d(c_out, c_out, 3, 1, 1))
         self.shortcut = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 1))
 
     def forward(self, x):

@@ -2,7 +2,6 @@
 best, a budget-fair study's curves, and the warnings that say how far to trust them."""
 from __future__ import annotations
 
-import math
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,8 @@ import pandas as pd
 
 from gansweep import budget, stats
 from gansweep.registry import ConfigError
-from gansweep.report.read import SEED, read_studies, value_label
+from gansweep.space import grid_size
+from gansweep.report.read import NOT_SAMPLED, SEED, read_studies, value_label
 
 TOP = 5  # configurations compared pairwise
 
@@ -89,9 +89,10 @@ def compare(studies: list[optuna.Study], client) -> Comparison:
     top = ranked["configuration"].head(TOP)
     c.pairs = stats.pairwise({label: measured[measured["configuration"] == label][objective].tolist() for label in top})
     if categorical and len(ranked) > 1:
-        cells = {key: group[objective].tolist() for key, group in measured.groupby(categorical, dropna=False)}  # keys: tuples (pandas 2)
-        c.marginal = pd.DataFrame(stats.marginal_effects(cells, categorical))
-        c.marginal["level"] = c.marginal["level"].map(value_label)
+        # by the levels' labels: a sampled null is a level (NaN is not equal to itself); keys: tuples (pandas 2)
+        levels = [measured[key].map(value_label) for key in categorical]
+        cells = {key: group[objective].tolist() for key, group in measured.groupby(levels)}
+        c.marginal = pd.DataFrame([row for row in stats.marginal_effects(cells, categorical) if row["level"] != NOT_SAMPLED])
     c.samples = _samples(client, ranked)
     if identity.get("budget_factor"):
         _budget(c, identity)
@@ -102,7 +103,8 @@ def _budget(c: Comparison, identity: dict) -> None:
     """Each level's expected best value per number of trials, from its complete trials."""
     factor = c.budget_factor = identity["budget_factor"]
     measured = c.measured
-    values = {value_label(level): measured[measured[factor] == level][c.objective].dropna().tolist() for level in identity["space"][factor]}
+    labels = measured[factor].map(value_label)
+    values = {value_label(level): measured[labels == value_label(level)][c.objective].dropna().tolist() for level in identity["space"][factor]}
     c.budget_curves, c.budget_verdicts = budget.compare_levels({level: xs for level, xs in values.items() if xs})
     left_out = c.trials[(c.trials["state"] != "COMPLETE") & (c.trials["state"] != "RUNNING")].groupby(factor)["state"].count()
     if len(left_out):
@@ -137,7 +139,7 @@ def _warnings(trials, table, identity, categorical, protocols) -> list[str]:
     if unfinished:
         notes.append(f"The study is still running ({unfinished} trial(s)): this report shows what had finished.")
     if identity["sampler"] == "grid" and categorical:
-        expected = math.prod(len(identity["space"][key]) for key in categorical)
+        expected = grid_size({key: identity["space"][key] for key in categorical})  # a loss's options only with that loss
         measured = table[table["seeds"] > 0]["configuration"].nunique()
         if measured < expected:
             notes.append(f"{measured} of the grid's {expected} configurations have a complete trial: "

@@ -89,7 +89,6 @@ def grids_by_level(c: Comparison) -> str:
         figures = []
         for level, group in c.ranked.groupby(factor, dropna=False, sort=False):  # ranked: the first row of each is its best
             row = group.iloc[0]
-            level = None if pd.isna(level) else level
             figures.append(_grid(c, row, f"{value_label(level)}: {m.upper()} {row[f'{m}_mean']:.4g} ({row['configuration']})"))
         if len(figures) > 1:
             parts.append(f"<h3>{html.escape(key_label(factor))}</h3><div class=\"row\">{''.join(figures)}</div>")

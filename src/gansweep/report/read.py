@@ -55,7 +55,12 @@ def key_label(key: str) -> str:
     return key.split(".", 1)[1]
 
 
+NOT_SAMPLED = "n/a"  # a searched key a trial did not sample (another loss's option), apart from a sampled null
+
+
 def value_label(value) -> str:
+    if value is None or value != value:  # a sampled null (NaN once pandas holds it in a float column)
+        return "null"
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
@@ -78,12 +83,12 @@ def read_trials(study: optuna.Study, client, factors: list[str]) -> tuple[pd.Dat
         run = runs.get(trial.number)
         tags = run.data.tags if run else {}
         values = {key: trial.params[key] if key in trial.params else
-                  (None if key in identity["space"] else _fixed(identity["params"], key)) for key in factors}
+                  (NOT_SAMPLED if key in identity["space"] else _fixed(identity["params"], key)) for key in factors}
         rows.append({
             "study": study.study_name,
             "trial": trial.number,
             "state": trial.state.name,
-            "configuration": ", ".join(f"{key_label(k)}={value_label(v)}" for k, v in values.items() if v is not None) or "params.yaml",
+            "configuration": ", ".join(f"{key_label(k)}={value_label(v)}" for k, v in values.items() if v != NOT_SAMPLED) or "params.yaml",
             **values,
             "seed": trial.params.get(SEED, identity["params"]["train"]["seed"]),
             "fid": trial.user_attrs.get("fid"),
