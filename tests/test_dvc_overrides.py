@@ -36,6 +36,19 @@ def test_the_winner_reaches_params_yaml_through_dvc_exactly(tmp_path, monkeypatc
         "ebgan", {"margin": 5.0}, ["translation", "cutout"], 2e-05, None, True, "elu", 30)
 
 
+@pytest.mark.parametrize("text", ["params: [unclosed", "- a list\n", "params: [a, b]\n"])
+def test_a_damaged_best_params_file_is_one_line(tmp_path, monkeypatch, capsys, text):
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    study = read_params(ROOT / "params.yaml")["search"]["study"]
+    (tmp_path / "studies" / study).mkdir(parents=True)
+    (tmp_path / "studies" / study / "best_params.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["train-best", "--dry-run"])
+    assert stopped.value.code == 2 and capsys.readouterr().err.strip().splitlines() == [
+        f"error: {tmp_path / 'studies' / study / 'best_params.yaml'} is damaged: `gansweep study --study-name {study}` writes it again"]
+
+
 def test_numbers_in_e_notation_are_numbers_in_params_yaml_and_in_overrides(tmp_path):
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text().replace("lr_d: ", "lr_d: 5e-4  #", 1))
     given = overrides_from(argparse.Namespace(set=["train.lr_g=1e-5", "model.g_activation=elu", "train.seed=1_0"]))

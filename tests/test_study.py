@@ -135,6 +135,19 @@ def test_a_study_is_resumed_only_with_the_params_it_was_made_with(tmp_path, monk
     # how long and how wide it runs may change
     same = prepare(load_config("params.yaml", {"search.n_trials": 5, "search.workers": 3, "search.timeout": 60, "search.heartbeat": 5}))
     assert same.user_attrs["mlflow_parent_run_id"] == first.user_attrs["mlflow_parent_run_id"] and same.trials == []
+    # on what it runs may change, not the arithmetic that changes the trained weights
+    prepare(load_config("params.yaml", {"compute.accelerator": "cpu", "compute.inception": "torch", "compute.selection_scorer": "exact"}))
+    with pytest.raises(SystemExit) as stopped:
+        main(["study", "-S", "compute.compile=true"])
+    assert stopped.value.code == 2 and "was made with other values of compute: resume it with those" in capsys.readouterr().err
+    # its MLflow run deleted in the UI: every trial would fail at its end; one line before any work instead
+    parent = first.user_attrs["mlflow_parent_run_id"]
+    MlflowClient().delete_run(parent)
+    with pytest.raises(SystemExit) as stopped:
+        main(["study"])
+    assert stopped.value.code == 2 and capsys.readouterr().err.strip().splitlines() == [
+        f"error: study 'tiny': its MLflow run {parent} was deleted; restore it (MLFLOW_TRACKING_URI={MlflowClient().tracking_uri} "
+        f"mlflow runs restore --run-id {parent}) or give the study another name"]
 
 
 def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(tmp_path):
@@ -169,6 +182,7 @@ def test_a_refused_combination_is_never_trained_and_a_failing_trial_does_not_sto
                                         "search.space": {"model.d_norm": ["batch", "layer"], "train.lr_d": [2.0e-4, 1.0e+30]}})
     done = gansweep(project, "study")
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "uses batch norm" in done.stderr  # Optuna's line on each, not a traceback
     study = load(project)
     trials = check_study(project, study, MlflowClient(), 4)
     by_point = {(t.params["model.d_norm"], t.params["train.lr_d"]): t for t in trials}
@@ -214,6 +228,7 @@ def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):
     os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole process group
     out, err = launcher.communicate(timeout=300)
     assert launcher.returncode == 130, err[-3000:]
+    assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "interrupted: every finished trial is kept; run the same command to resume"
     stopped = load(project).get_trials()
     assert [t.state.name for t in stopped] == ["FAIL", "WAITING"]  # the interrupted trial, queued again

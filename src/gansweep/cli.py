@@ -71,7 +71,12 @@ def train_best(args) -> None:
     path = study_dir(cfg.search) / "best_params.yaml"
     if not path.exists():
         raise ConfigError(f"{path} is missing: run `gansweep study --study-name {cfg.search.study}` first")
-    best = parse_yaml(path.read_text()) or {}
+    try:
+        best = parse_yaml(path.read_text()) or {}
+    except yaml.YAMLError:
+        best = None
+    if not isinstance(best, dict) or not isinstance(best.get("params") or {}, dict):
+        raise ConfigError(f"{path} is damaged: `gansweep study --study-name {cfg.search.study}` writes it again")
     if not best.get("params"):
         raise ConfigError(f"{path}: no trial of study '{cfg.search.study}' has completed yet")
     command = ["dvc", "exp", "run", "-n", f"{cfg.search.study}-best"]

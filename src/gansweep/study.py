@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import shutil
 import socket
@@ -140,6 +141,9 @@ def _record_state(study: optuna.Study, trial) -> None:
 def parent_run(study: optuna.Study, cfg: Config, client) -> None:
     """The study's MLflow run (the trials' runs are nested under it), made once per study."""
     if (run_id := study.user_attrs.get("mlflow_parent_run_id")) is not None:
+        if client.get_run(run_id).info.lifecycle_stage == "deleted":  # in the MLflow UI: every trial's results would fail to log
+            raise ConfigError(f"study '{cfg.search.study}': its MLflow run {run_id} was deleted; restore it (MLFLOW_TRACKING_URI="
+                              f"{client.tracking_uri} mlflow runs restore --run-id {run_id}) or give the study another name")
         client.update_run(run_id, status="RUNNING")
         return
     search = cfg.search
@@ -224,11 +228,20 @@ class Objective:
         tracking.ended(client, run_id, "FAILED", reason)
 
 
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """Optuna's line on a trial refused by validation, diverged (a NaN loss) or stopped by Ctrl-C, without its traceback."""
+    if record.exc_info and isinstance(record.exc_info[1], (ConfigError, FloatingPointError, KeyboardInterrupt)):
+        record.exc_info = None
+    return True
+
+
 def work(cfg: Config, rank: int) -> None:
     """One worker: trials until the study has n_trials (or the time is up)."""
     import torch
 
     search = cfg.search
+    for handler in logging.getLogger("optuna").handlers:
+        handler.addFilter(_without_traceback)
     if not torch.cuda.is_available() and not os.environ.get("OMP_NUM_THREADS"):  # an explicit OMP_NUM_THREADS wins
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("GANSWEEP_WORKERS", "1")))))
     storage = open_storage(search, study_dir(search), on_stale=requeue)
@@ -288,13 +301,15 @@ def workers_for(search) -> tuple[int, list[str | None]]:
 def identity_of(cfg: Config) -> dict:
     """What makes a study the same study: what its trials compute, how it proposes them, and the
     MLflow experiment its runs are in. Not n_trials, timeout, workers, heartbeat, compute (how long,
-    how wide and on what it runs; each trial's MLflow run records its compute.* params)."""
-    search = cfg.search
+    how wide and on what it runs; each trial's MLflow run records its compute.* params) but the
+    arithmetic that changes the trained weights (recorded only when not the default, as before it was)."""
+    search, weights = cfg.search, {"precision": cfg.compute.precision, "compile": cfg.compute.compile}
     return json.loads(json.dumps({
         "objective": search.objective, "sampler": search.sampler, "pruner": search.pruner, "seed": search.seed,
         "space": space.as_data(search.space),
         "params": cfg.run_config().model_dump(exclude={"compute"}), "protocol": protocol(cfg),
         **({"budget_factor": search.budget_factor} if search.budget_factor else {}),  # absent: studies made before it stay the same
+        **({"compute": weights} if weights != {"precision": "32-true", "compile": False} else {}),
     }))
 
 

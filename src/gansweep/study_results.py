@@ -19,14 +19,9 @@ def best_params(study: optuna.Study, cfg) -> dict:
         trial = study.best_trial
     except ValueError:  # no trial has completed
         return {"study": cfg.search.study, "trial": None, "params": {}, "note": "no trial has completed yet"}
-    return {
-        "study": cfg.search.study,
-        "objective": cfg.search.objective,
-        "value": trial.value,
-        "trial": trial.number,
-        "mlflow_run_id": trial.user_attrs.get("mlflow_run_id"),
-        "params": trial.user_attrs["overrides"],  # params.yaml keys: what `gansweep train-best` applies
-    }
+    return {"study": cfg.search.study, "objective": cfg.search.objective, "value": trial.value, "trial": trial.number,
+            "mlflow_run_id": trial.user_attrs.get("mlflow_run_id"),
+            "params": trial.user_attrs["overrides"]}  # params.yaml keys: what `gansweep train-best` applies
 
 
 def save_plots(study: optuna.Study, folder: Path) -> list[Path]:

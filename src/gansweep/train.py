@@ -255,12 +255,9 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
             evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
             losses = EpochLossCsv(plots_dir / "train_losses.csv")
             callbacks = [SampleGrid(), losses, *([evaluation] if evaluation else []), *settings.pop("callbacks")]
-            if checkpoint_dir is not None:
-                callbacks.append(
-                    # One file, overwritten at the end of every epoch (no monitor: the latest is the one kept).
-                    ModelCheckpoint(dirpath=checkpoint_dir, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), save_top_k=1,
-                                    save_on_train_epoch_end=True, enable_version_counter=False)
-                )
+            if checkpoint_dir is not None:  # one file, overwritten at the end of every epoch (no monitor: the latest is the one kept)
+                callbacks.append(ModelCheckpoint(dirpath=checkpoint_dir, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), save_top_k=1,
+                                                 save_on_train_epoch_end=True, enable_version_counter=False))
             trainer = pl.Trainer(max_epochs=cfg.train.epochs, limit_train_batches=cfg.train.limit_batches, logger=logger,
                                  callbacks=callbacks, enable_checkpointing=checkpoint_dir is not None, log_every_n_steps=10,
                                  enable_model_summary=False, default_root_dir=checkpoint_dir or out_dir, **settings)

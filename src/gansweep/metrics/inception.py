@@ -190,10 +190,8 @@ def preprocess(images_uint8: torch.Tensor, convention: str = "legacy_tensorflow"
 
 
 @torch.inference_mode()
-def inception_features(
-    batches, total: int, device: str | None = None, desc: str = "Inception features", convention: str = "legacy_tensorflow",
-    runtime: str = "auto", fast: bool = False,
-) -> np.ndarray:
+def inception_features(batches, total: int, device: str | None = None, desc: str = "Inception features",
+                       convention: str = "legacy_tensorflow", runtime: str = "auto", fast: bool = False) -> np.ndarray:
     """Features of every image in `batches` (an iterable of uint8 NCHW tensors), as float64 [N, 2048].
     `fast` (for ranking only, never for a reported score): bf16 where the hardware has it."""
     device = device or default_device()

@@ -26,10 +26,8 @@ class InfoGAN:
             raise ConfigError(f"model.architecture: infogan needs an image side divisible by 4 (two stride-2 layers), got {side}")
         for parts in networks:
             if parts.norm_name == "instance":
-                raise ConfigError(
-                    f"model.{parts.prefix}_norm: instance normalizes each channel over its pixels, and the infogan network's "
-                    "fully connected layers have one pixel per feature; choose batch, layer or none"
-                )
+                raise ConfigError(f"model.{parts.prefix}_norm: instance normalizes each channel over its pixels, and the infogan "
+                                  "network's fully connected layers have one pixel per feature; choose batch, layer or none")
 
     @staticmethod
     def decoder(parts: Parts, in_features: int, image_shape, width: int) -> nn.Sequential:

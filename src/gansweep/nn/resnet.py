@@ -80,10 +80,8 @@ class ResNet:
         base = side // 2**steps
         widths = [8 * width // 2**i for i in range(steps + 1)] if side >= LARGE else [4 * width] * (steps + 1)
         blocks = [UpBlock(parts, c_in, c_out) for c_in, c_out in zip(widths, widths[1:])]
-        return nn.Sequential(
-            nn.Linear(in_features, widths[0] * base * base), nn.Unflatten(1, (widths[0], base, base)),
-            *blocks, *parts.after(widths[-1]), nn.Conv2d(widths[-1], channels, 3, 1, 1),
-        )
+        return nn.Sequential(nn.Linear(in_features, widths[0] * base * base), nn.Unflatten(1, (widths[0], base, base)),
+                             *blocks, *parts.after(widths[-1]), nn.Conv2d(widths[-1], channels, 3, 1, 1))
 
     @staticmethod
     def encoder(parts: Parts, image_shape, width: int) -> tuple[nn.Sequential, int]:

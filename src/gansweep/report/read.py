@@ -85,22 +85,14 @@ def read_trials(study: optuna.Study, client, factors: list[str]) -> tuple[pd.Dat
         values = {key: trial.params[key] if key in trial.params else
                   (NOT_SAMPLED if key in identity["space"] else _fixed(identity["params"], key)) for key in factors}
         rows.append({
-            "study": study.study_name,
-            "trial": trial.number,
-            "state": trial.state.name,
+            "study": study.study_name, "trial": trial.number, "state": trial.state.name,
             "configuration": ", ".join(f"{key_label(k)}={value_label(v)}" for k, v in values.items() if v != NOT_SAMPLED) or "params.yaml",
             **values,
             "seed": trial.params.get(SEED, identity["params"]["train"]["seed"]),
-            "fid": trial.user_attrs.get("fid"),
-            "kid": trial.user_attrs.get("kid"),
-            "protocol": _protocol_label(tags),
-            "git_commit": tags.get("mlflow.source.git.commit"),
-            "code_sha256": tags.get("gansweep.code_sha256"),
-            "data_sha256": tags.get("gansweep.data_sha256"),
-            "mlflow_run_id": run.info.run_id if run else None,
-            "reason": trial.user_attrs.get("fail_reason"),
-            "overrides": json.dumps(trial.user_attrs.get("overrides", {}), sort_keys=True),
-        })
+            "fid": trial.user_attrs.get("fid"), "kid": trial.user_attrs.get("kid"), "protocol": _protocol_label(tags),
+            "git_commit": tags.get("mlflow.source.git.commit"), "code_sha256": tags.get("gansweep.code_sha256"),
+            "data_sha256": tags.get("gansweep.data_sha256"), "mlflow_run_id": run.info.run_id if run else None,
+            "reason": trial.user_attrs.get("fail_reason"), "overrides": json.dumps(trial.user_attrs.get("overrides", {}), sort_keys=True)})
         if run is not None and trial.state == TrialState.COMPLETE:
             epochs = _epochs(client, run.info.run_id)
             for point in client.get_metric_history(run.info.run_id, "eval_fid"):
