@@ -396,3 +396,16 @@ def test_a_null_choice_is_a_level_and_another_loss_option_is_not(tmp_path, monke
     page = (folder / "report.html").read_text()
     assert "ema: 0.999 is best on average over the other choices (-5 FID" in page
     assert "configurations have a complete trial" not in page  # the grid has 2 x (1 + 2) cells, not 2 x 2 x 2
+
+
+def test_a_configuration_and_seed_measured_twice_counts_once(tmp_path, monkeypatch, capsys):
+    # two studies over the same half of the grid (or a sampler proposing a configuration again at the fixed seed)
+    make_grid(tmp_path, name="relu-half", activations=("relu",), extra=False)
+    make_grid(tmp_path, name="relu-again", activations=("relu",), extra=False)
+    run_report(tmp_path, monkeypatch, capsys, "--study-name", "relu-half", "--study-name", "relu-again")
+    folder = tmp_path / "studies" / "relu-half+relu-again" / "report"
+    table = pd.read_csv(folder / "configurations.csv")
+    assert list(table["seeds"]) == [3, 3] and list(table["fid_sd"]) == pytest.approx([1.0, 1.0])  # not 6 seeds with a smaller spread
+    assert list(table["seed_values"]) == ["0:69 1:70 2:71", "0:99 1:100 2:101"]
+    assert "6 complete trial(s) repeat a configuration and seed measured before" in (folder / "report.html").read_text()
+    assert len(pd.read_csv(folder / "runs.csv")) == 12  # every trial still listed
