@@ -79,8 +79,8 @@ def test_kill_9_on_postgresql_heartbeat_fails_the_trial_and_the_same_command_fin
     assert run.info.status == "KILLED"
 
 
-@pytest.mark.parametrize("password", [None, "wrong"])
-def test_a_password_protected_storage_without_the_right_password_stops_at_once(servers, tmp_path, monkeypatch, capsys, password):
+@pytest.mark.parametrize("command, password", [("study", None), ("study", "wrong"), ("report", "wrong")])
+def test_a_password_protected_storage_without_the_right_password_stops_at_once(servers, tmp_path, monkeypatch, capsys, command, password):
     pg, _ = servers
     project = make_project(tmp_path)
     monkeypatch.chdir(project)
@@ -88,7 +88,7 @@ def test_a_password_protected_storage_without_the_right_password_stops_at_once(s
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
     url = pg.url("mlflow", "gan", password)
     with pytest.raises(SystemExit) as stopped:
-        main(["study", "--storage", url])
+        main([command, "--storage", url])
     out, err = capsys.readouterr()
     assert stopped.value.code == 2, err[-3000:]
     [line] = err.strip().splitlines()

@@ -3,7 +3,7 @@
     gansweep study [-S key=value ...] [--n-trials N] [--timeout S] [--workers N|auto]
                    [--storage URL] [--study-name NAME]       run (or resume) params.yaml's study
     gansweep train-best [--study-name NAME]                   train its best params as a DVC experiment
-    gansweep report [--study-name NAME ...] [--screenshot PNG]
+    gansweep report [--study-name NAME ...] [--storage URL] [--screenshot PNG]
                                                               compare its configurations (HTML, CSV, PNG);
                                                               several names: one comparison of those studies
 """
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--params", default="params.yaml")
     common.add_argument("-S", "--set", action="append", metavar="KEY=VALUE", help="override a params.yaml value, as dvc exp run -S")
+    common.add_argument("--storage", help="postgresql://user@host:port/db (default: a journal file under studies/)")
     commands = parser.add_subparsers(dest="command", required=True)
     sub = commands.add_parser("study", parents=[common], help="run or resume params.yaml's Optuna study")
     sub.set_defaults(run=lambda args: study(args, argv))
@@ -113,7 +114,6 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_argument("--n-trials", type=int)
     sub.add_argument("--timeout", type=float, help="seconds")
     sub.add_argument("--workers", type=auto_or_number, help="auto or a number")
-    sub.add_argument("--storage", help="postgresql://user@host:port/db (default: a journal file under studies/)")
     sub.add_argument("--worker-rank", type=int, help=argparse.SUPPRESS)
     sub = commands.add_parser("train-best", parents=[common], help="train a study's best params with `dvc exp run`")
     sub.set_defaults(run=train_best)
