@@ -288,6 +288,7 @@ def test_a_budget_fair_study_gives_each_level_its_turn_and_resumes(tmp_path):
     assert gansweep(project, "study", "--n-trials", "6").returncode == 0
     study = load(project, "budget")
     assert [t.params["loss.name"] for t in sorted(study.trials, key=lambda t: t.number)] == ["non_saturating", "lsgan"] * 3
+    assert len({t.params["train.lr_g"] for t in study.trials}) == 6  # the resume draws new values, not the first run's again
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     report = gansweep(project, "report", "--study-name", "budget")
     assert report.returncode == 0, report.stdout + report.stderr

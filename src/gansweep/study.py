@@ -36,6 +36,7 @@ from gansweep.config import Config, ConfigError, RunConfig, explain
 from gansweep.overrides import changed_keys, with_overrides
 from gansweep.metrics.fid import statistics_of
 from gansweep.protocol import REPORT, SELECTION, check_reference, protocol
+from gansweep.seeding import stream_seed
 
 MAX_RETRIES = 2
 
@@ -245,8 +246,10 @@ def work(cfg: Config, rank: int) -> None:
     if not torch.cuda.is_available() and not os.environ.get("OMP_NUM_THREADS"):  # an explicit OMP_NUM_THREADS wins
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("GANSWEEP_WORKERS", "1")))))
     storage = open_storage(search, study_dir(search), on_stale=requeue)
-    sampler = space.SAMPLERS.get(search.sampler)(search.seed + rank)  # workers with one seed would propose the same params
-    study = optuna.load_study(study_name=search.study, storage=storage, sampler=sampler, pruner=space.PRUNERS.get(search.pruner)(cfg.train))
+    study = optuna.load_study(study_name=search.study, storage=storage, pruner=space.PRUNERS.get(search.pruner)(cfg.train))
+    # Workers with one seed would propose the same params, and a resumed study its first run's again
+    done = len(study.get_trials(deepcopy=False))
+    study.sampler = space.SAMPLERS.get(search.sampler)(stream_seed(search.seed, rank, done) % 2**32 if done else search.seed + rank)
     objective = Objective(cfg, study.user_attrs["mlflow_parent_run_id"])
     deadline = None if search.timeout is None else time.time() + search.timeout
     while not study._stop_flag:  # set once the grid is exhausted

@@ -231,10 +231,8 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
         pl.seed_everything(cfg.train.seed, workers=True, verbose=False)
         module = GAN(cfg, images.shape[1:])
         run_tags = {
-            "mlflow.source.git.commit": tracking.git_commit(),
-            "gansweep.code_sha256": tracking.code_sha256(),
-            "gansweep.dataset": cfg.data.dataset,
-            "gansweep.data_sha256": sha256(data_path),
+            "mlflow.source.git.commit": tracking.git_commit(), "gansweep.code_sha256": tracking.code_sha256(),
+            "gansweep.dataset": cfg.data.dataset, "gansweep.data_sha256": sha256(data_path),
             "mlflow.note.content": (f"{cfg.model.architecture} GAN, {cfg.loss.name} loss, {cfg.train.epochs} epochs on {cfg.data.dataset}. "
                                     f"Scores (fid, kid, precision, recall) are the selected generator's: {label(cfg)}."),
             **(tags or {}),

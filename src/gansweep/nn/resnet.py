@@ -41,10 +41,8 @@ class DownBlock(nn.Module):
     def __init__(self, parts: Parts, c_in: int, c_out: int, down: bool, first: bool = False):
         super().__init__()
         head = [] if first else parts.after(c_in)
-        self.residual = nn.Sequential(
-            *head, nn.Conv2d(c_in, c_out, 3, 1, 1), *parts.after(c_out, normalize=not first), nn.Conv2d(c_out, c_out, 3, 1, 1),
-            *([nn.AvgPool2d(2)] if down else []),
-        )
+        self.residual = nn.Sequential(*head, nn.Conv2d(c_in, c_out, 3, 1, 1), *parts.after(c_out, normalize=not first),
+                                      nn.Conv2d(c_out, c_out, 3, 1, 1), *([nn.AvgPool2d(2)] if down else []))
         if first:
             self.shortcut = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(c_in, c_out, 1))
         elif down or c_in != c_out:

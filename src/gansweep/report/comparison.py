@@ -45,9 +45,9 @@ class Comparison:
 
     @property
     def measured(self) -> pd.DataFrame:
-        """The trials compared: the complete ones under the protocol, a configuration's seed once (training is deterministic)."""
+        """The trials compared: the complete ones under the protocol, the same sampled values (seed included) once."""
         complete = self.trials[(self.trials["state"] == "COMPLETE") & (self.trials["protocol"] == self.protocol)]
-        return complete.drop_duplicates(["configuration", "seed"])
+        return complete.drop_duplicates(["configuration", "overrides"])  # the label rounds a range's values
 
 
 def configurations(trials: pd.DataFrame, factors: list[str], objective: str, main: str | None) -> pd.DataFrame:
@@ -55,7 +55,7 @@ def configurations(trials: pd.DataFrame, factors: list[str], objective: str, mai
     with its configuration under the main protocol."""
     rows = []
     for (label, protocol), group in trials.groupby(["configuration", trials["protocol"].fillna(main or "")], sort=False, dropna=False):
-        complete = group[group["state"] == "COMPLETE"].sort_values(["seed", "trial"], kind="stable").drop_duplicates("seed")
+        complete = group[group["state"] == "COMPLETE"].sort_values(["seed", "trial"], kind="stable").drop_duplicates("overrides")
         row = {"configuration": label, **{key: group[key].iloc[0] for key in factors},
                "seeds": len(complete), "pruned": int((group["state"] == "PRUNED").sum()), "failed": int((group["state"] == "FAIL").sum())}
         for metric in ("fid", "kid"):
@@ -130,7 +130,7 @@ def _warnings(trials, table, identity, categorical, protocols) -> list[str]:
             mixed = table[table["code_versions"] > 1]["configuration"].tolist() if column == "code_sha256" else []
             notes.append(f"Complete trials ran {len(versions)} {what} ({', '.join(sorted(v[:12] for v in versions))}): differences may come "
                          f"from the change, not the configuration" + (f"; mixed within: {'; '.join(mixed)}" if mixed else "") + ".")
-    if repeats := complete.duplicated(["configuration", "seed", "protocol"]).sum():
+    if repeats := complete.duplicated(["configuration", "overrides", "protocol"]).sum():
         notes.append(f"{repeats} complete trial(s) repeat a configuration and seed measured before: each counts once, not as another seed.")
     pruned, failed, unfinished = ((trials["state"] == state).sum() for state in ("PRUNED", "FAIL", "RUNNING"))
     if pruned:
