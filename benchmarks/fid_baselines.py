@@ -38,7 +38,8 @@ def main():
 
     rows = []
     start = time.time()
-    real = inception_features(iterate(images[n_ref : n_ref + n_gen]), total=n_gen, desc="Inception features (held-out real)")
+    real = inception_features(iterate(images[n_ref : n_ref + n_gen]), total=n_gen, desc="Inception features (held-out real)",
+                              convention=m.convention, runtime=cfg.compute.inception)  # as the reference statistics were made
     mu, sigma = statistics(real)
     kid, kid_std = kernel_inception_distance(reference["features"], real, m.kid_subsets, m.kid_subset_size, m.seed)
     rows.append(("real vs real (noise floor)", frechet_distance(reference["mu"], reference["sigma"], mu, sigma), kid, kid_std, time.time() - start))
@@ -49,7 +50,7 @@ def main():
         ("trained generator (models/generator_best.pt)", load_generator(paths.BEST_GENERATOR, default_device())),
     ):
         start = time.time()
-        metrics, _ = score(generator, reference, m)
+        metrics, _ = score(generator, reference, m, cfg.compute.inception)
         rows.append((name, metrics["fid"], metrics["kid"], metrics["kid_std"], time.time() - start))
 
     lines = [
@@ -58,7 +59,7 @@ def main():
         f"Made by `python benchmarks/fid_baselines.py` after `dvc repro` with the shipped params.yaml, on "
         f"{platform.machine()} with {platform.python_version()}; dataset {cfg.data.dataset}, "
         f"{n_gen} images scored against the reference statistics of {n_ref} real images "
-        f"(TF-FID Inception, legacy-TF bilinear resize).",
+        f"(TF-FID Inception, {m.convention} convention).",
         "",
         "| images | FID | KID (x1e3) | seconds |",
         "| --- | ---: | ---: | ---: |",

@@ -4,8 +4,9 @@
     the prepared data and the reference statistics)
 
 Budget: the same number of epochs (passes of the discriminator over the data) for every loss;
-losses with n_critic > 1 therefore make fewer generator steps, as their papers prescribe. Everything
-else is params.yaml's. Each run is logged to MLflow (experiment "benchmark-losses"); the table goes
+losses with n_critic > 1 therefore make fewer generator steps, as their papers prescribe. The recipe
+(optimizer, learning rates, betas, n_critic, D norm, gradient penalty) is the loss's own, whatever
+params.yaml sets; everything else is params.yaml's. Each run is logged to MLflow (experiment "benchmark-losses"); the table goes
 to docs/losses.md, rewritten after every loss so an interruption keeps what finished.
 """
 import argparse
@@ -41,6 +42,10 @@ def main():
     if args.epochs:
         raw["train"]["epochs"] = args.epochs
     raw["tracking"]["experiment"] = "benchmark-losses"
+    # Each loss's own recipe: params.yaml's settings of these (the default recipe's) would override it.
+    for section, key in [("train", k) for k in ("n_critic", "lr_g", "lr_d", "beta1", "beta2", "optimizer")] + [
+            ("model", "d_norm"), ("regularization", "gradient_penalty")]:
+        raw[section][key] = None
     reference = load_statistics(paths.REFERENCE_STATS)
     rows = []
     for name in args.losses.split(","):
@@ -67,7 +72,7 @@ def write(cfg, rows):
         "# Every loss with its recipe, same budget",
         "",
         f"Made by `{' '.join(['python', *sys.argv])}` after `dvc repro`, on {device}: {cfg.data.dataset}, "
-        f"{cfg.train.epochs} epochs of batch {cfg.train.batch_size} for every loss, G {cfg.model.g_activation}/"
+        f"{cfg.train.epochs} epochs of batch {cfg.train.batch_size} for every loss, {cfg.model.architecture}, EMA {cfg.train.ema}, G {cfg.model.g_activation}/"
         f"{cfg.model.g_norm}, D {cfg.model.d_activation}; FID and KID of {cfg.metrics.generated_images} generated "
         f"images against {cfg.metrics.reference_images} real ones (noise floor at this N: see baselines.md), "
         f"best generator by periodic KID (every {cfg.train.eval_every_n_epochs} epochs). "

@@ -33,16 +33,17 @@ def test_every_op_is_differentiable(name):
     assert torch.autograd.gradcheck(fixed_draws, (x64,))
 
 
-def test_translation_shifts_by_at_most_an_eighth_with_zero_padding():
+@pytest.mark.parametrize("side, most", [(16, 2), (28, 4)])  # the paper's code: int(side * 0.125 + 0.5)
+def test_translation_shifts_by_at_most_an_eighth_with_zero_padding(side, most):
     torch.manual_seed(0)
-    x = numbered(n=400, side=16)
+    x = numbered(n=50 * (2 * most + 1) ** 2, side=side)
     y = translation(x)
-    shifts = set()
+    shifts, every = set(), range(-most - 1, most + 2)  # one pixel more than allowed, to see none is used
     for original, moved in zip(x[:, 0], y[:, 0]):
         # find (dy, dx) such that moved[i, j] = original[i - dy, j - dx] inside and 0 outside
-        (dy, dx), = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3) if torch.equal(moved, shifted(original, dy, dx))]
+        (dy, dx), = [(dy, dx) for dy in every for dx in every if torch.equal(moved, shifted(original, dy, dx))]
         shifts.add((dy, dx))
-    assert shifts == {(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)}  # 16 // 8 = 2: every shift, no larger one
+    assert shifts == {(dy, dx) for dy in range(-most, most + 1) for dx in range(-most, most + 1)}  # every shift, no larger one
 
 
 def shifted(image, dy, dx):

@@ -52,7 +52,9 @@ def sngan_down_block(c_in, c_out, shortcut):
 
 def test_resnet_counts_are_sngans():
     # w86763777/pytorch-gan-collections, models/sngan.py, z_dim 128: ResGenerator32 has 4,276,739
-    # parameters, ResDiscriminator32 1,053,824; ResGenerator48 4,878,083, ResDiscriminator48 4,859,072.
+    # parameters, ResDiscriminator32 1,053,824; ResGenerator48 4,878,083. Its ResDiscriminator48
+    # (4,859,072) lacks the paper's last block (Miyato et al. 2018, Table 5b: ResBlock 1024 after
+    # ResBlock down 512, then ReLU, global sum pooling, dense -> 1), which gansweep's has.
     cfg = model_config(architecture="resnet", latent_dim=128, g_width=64, d_width=64, d_norm="none")
     g32 = linear(128, 4 * 4 * 256) + 3 * sngan_up_block(256, 256) + bn(256) + conv(256, 3, 3)
     d32 = (sngan_down_block(3, 128, True) + sngan_down_block(128, 128, True) + 2 * sngan_down_block(128, 128, False)
@@ -61,12 +63,15 @@ def test_resnet_counts_are_sngans():
     assert count(Generator(cfg, (3, 32, 32))) == g32 and count(Discriminator(cfg, (3, 32, 32))) == d32
     g48 = linear(128, 6 * 6 * 512) + sngan_up_block(512, 256) + sngan_up_block(256, 128) + sngan_up_block(128, 64) + bn(64) + conv(64, 3, 3)
     d48 = (sngan_down_block(3, 64, True) + sngan_down_block(64, 128, True) + sngan_down_block(128, 256, True)
-           + sngan_down_block(256, 512, True) + linear(512, 1, bias=False))
-    assert (g48, d48) == (4_878_083, 4_859_072)
+           + sngan_down_block(256, 512, True) + sngan_down_block(512, 1024, True) + linear(1024, 1, bias=False))
+    assert g48 == 4_878_083 and d48 - sngan_down_block(512, 1024, True) - linear(1024, 1, bias=False) + linear(512, 1, bias=False) == 4_859_072
     assert count(Generator(cfg, (3, 48, 48))) == g48 and count(Discriminator(cfg, (3, 48, 48))) == d48
     # The 64-pixel variant is the 48-pixel network from an 8x8 base: only the projection grows.
     assert count(Generator(cfg, (3, 64, 64))) == g48 - linear(128, 6 * 6 * 512) + linear(128, 8 * 8 * 512)
     assert count(Discriminator(cfg, (3, 64, 64))) == d48
+    blocks = Discriminator(cfg, (3, 48, 48)).features[:5]  # 48 -> 24 -> 12 -> 6 -> 3, and the 1024 block stays at 3x3
+    assert [tuple(block(torch.zeros(1, c, s, s)).shape[1:]) for block, c, s in zip(blocks, (3, 64, 128, 256, 512), (48, 24, 12, 6, 3))] == [
+        (64, 24, 24), (128, 12, 12), (256, 6, 6), (512, 3, 3), (1024, 3, 3)]
     # 28x28 (MNIST): the 32-pixel network from a 7x7 base, two up-blocks.
     g28 = linear(128, 7 * 7 * 256) + 2 * sngan_up_block(256, 256) + bn(256) + conv(256, 1, 3)
     assert count(Generator(cfg, (1, 28, 28))) == g28

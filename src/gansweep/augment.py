@@ -7,7 +7,7 @@ op draws its own parameters per image on every call, from the ranges of the pape
 in the generator's range ([-1, 1] for tanh):
 - color: brightness + U(-0.5, 0.5), saturation (deviation from the pixel's channel mean) x U(0, 2),
   contrast (deviation from the image mean) x U(0.5, 1.5);
-- translation: a shift by up to 1/8 of the side in each direction, integer pixels, zero padding;
+- translation: a shift by up to 1/8 of the side (rounded) in each direction, integer pixels, zero padding;
 - cutout: a zeroed square of half the side, centered anywhere in the image (clipped at the border).
 """
 from __future__ import annotations
@@ -45,8 +45,8 @@ def color(x: torch.Tensor) -> torch.Tensor:
 @AUGMENTS.register("translation")
 def translation(x: torch.Tensor) -> torch.Tensor:
     n, _, height, width = x.shape
-    dy = torch.randint(-(height // 8), height // 8 + 1, (n,), device=x.device)
-    dx = torch.randint(-(width // 8), width // 8 + 1, (n,), device=x.device)
+    sy, sx = (height + 4) // 8, (width + 4) // 8  # the paper's code: int(side * 0.125 + 0.5), 4 at 28 pixels
+    dy, dx = torch.randint(-sy, sy + 1, (n,), device=x.device), torch.randint(-sx, sx + 1, (n,), device=x.device)
     # Output pixel (i, j) reads input pixel (i - dy, j - dx), or 0 where that falls outside.
     rows = torch.arange(height, device=x.device)[None, :] - dy[:, None]  # (N, H)
     cols = torch.arange(width, device=x.device)[None, :] - dx[:, None]  # (N, W)
@@ -64,8 +64,7 @@ def cutout(x: torch.Tensor) -> torch.Tensor:
     cy = torch.randint(0, height + (1 - size_h % 2), (n,), device=x.device)
     cx = torch.randint(0, width + (1 - size_w % 2), (n,), device=x.device)
     top, left = cy - size_h // 2, cx - size_w // 2
-    rows = torch.arange(height, device=x.device)[None, :]
-    cols = torch.arange(width, device=x.device)[None, :]
+    rows, cols = torch.arange(height, device=x.device)[None, :], torch.arange(width, device=x.device)[None, :]
     in_rows = (rows >= top[:, None]) & (rows < (top + size_h)[:, None])
     in_cols = (cols >= left[:, None]) & (cols < (left + size_w)[:, None])
     keep = ~(in_rows[:, :, None] & in_cols[:, None, :])
