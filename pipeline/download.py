@@ -14,7 +14,8 @@ def main(cfg):
     info = source(cfg.data).fetch(paths.RAW)
     (paths.RAW / "source.json").write_text(json.dumps(info, indent=2) + "\n")
     if info["files"]:
-        print(f"{cfg.data.dataset}: {', '.join(info['files'])} -> {paths.RAW}/ (sha256 verified)")
+        checked = "sha256 verified" if cfg.data.dataset == "mnist-5k" else "MD5 verified by torchvision, sha256 in source.json"
+        print(f"{cfg.data.dataset}: {', '.join(info['files'])} -> {paths.RAW}/ ({checked})")
     else:
         print(f"{cfg.data.dataset}: {info['source']}")
 

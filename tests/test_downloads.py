@@ -78,6 +78,15 @@ def test_a_file_with_a_wrong_checksum_is_rejected(server, tmp_path, monkeypatch)
         DATASETS.get("mnist")().fetch(tmp_path / "raw")
 
 
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_an_unreachable_or_wrong_mirror_is_one_line(name, server, tmp_path, monkeypatch):
+    root, url = server  # serves nothing: every file is a 404
+    for mirror, reason in ((url, "Not Found|404"), ("http://127.0.0.1:1/", "refused|Error downloading")):
+        monkeypatch.setenv("GANSWEEP_DATA_MIRROR", mirror)
+        with pytest.raises(DownloadError, match=f"^{name}: .*({reason})"):
+            DATASETS.get(name)().fetch(tmp_path / "raw")
+
+
 def test_cifar10_download_verifies_and_loads_rgb(server, tmp_path, monkeypatch):
     root, url = server
     rng = np.random.default_rng(2)

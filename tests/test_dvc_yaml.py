@@ -90,3 +90,15 @@ def test_the_train_stage_reads_the_params_a_checkpoint_belongs_to():
     from gansweep.train import SELECTION_METRICS, TRAINING_SECTIONS
 
     assert set(STAGES["train"]["params"]) == {*TRAINING_SECTIONS, *(f"metrics.{key}" for key in SELECTION_METRICS)}
+
+
+def test_the_statistics_stages_rerun_when_the_folder_they_name_moves():
+    # The statistics record data.path (describe); a moved folder's images hash the same, so
+    # data/prepared alone would leave them naming the old path and every train refusing them.
+    from gansweep.protocol import REPORT, SELECTION, describe
+    from helpers import make_config
+
+    folder = {"dataset": "folder", "channels": 1, "image_size": 16}
+    for purpose, stage in ((REPORT, "reference_stats"), (SELECTION, "selection_stats")):
+        here, moved = (describe(make_config(data={**folder, "path": path}), purpose) for path in ("a", "b"))
+        assert here != moved and "data.path" in STAGES[stage]["params"]

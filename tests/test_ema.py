@@ -1,5 +1,5 @@
-"""Generator EMA: the update and warm-up formulas (Karras et al. 2018; StyleGAN2's ramp-up), buffers
-copied not averaged, and the average being the generator that samples, selection, saved files and
+"""Generator EMA: the update and warm-up formulas (Karras et al. 2018; StyleGAN2's ramp-up), the
+average's own standing batch-norm statistics (BigGAN), and the average being the generator that samples, selection, saved files and
 scores use, in real Lightning training."""
 import copy
 import math
@@ -37,7 +37,7 @@ def test_the_warm_up_caps_the_half_life_at_a_share_of_the_steps_so_far():
     assert ema.ema_beta(0.999, 0.05, t) == pytest.approx(0.5 ** (batch / ema_nimg))
 
 
-def test_the_update_averages_weights_and_copies_buffers():
+def test_the_update_averages_weights_and_leaves_buffers():
     g = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
     average = copy.deepcopy(g).requires_grad_(False)
     with torch.no_grad():
@@ -48,9 +48,42 @@ def test_the_update_averages_weights_and_copies_buffers():
     ema.update(average, g, beta=0.75)
     for a, b, p in zip(average.parameters(), before, g.parameters()):
         assert torch.allclose(a, 0.75 * b + 0.25 * p)
-    assert torch.equal(average[1].running_mean, torch.full((2,), 3.0))  # copied, not averaged
+    assert torch.equal(average[1].running_mean, torch.zeros(2))  # the average's statistics are its own (standing_statistics)
     ema.update(average, g, beta=0.0)
     assert all(torch.equal(a, p) for a, p in zip(average.parameters(), g.parameters()))
+
+
+def test_standing_statistics_average_each_batch_norms_batch_statistics_over_seeded_latents():
+    from gansweep.nn.networks import Generator
+
+    generator = Generator(make_config(model={"latent_dim": 8, "g_width": 8, "g_dropout": 0.5}).resolved_model(), (1, 28, 28))
+    generator.train()
+    for m in generator.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.fill_(7.0)  # stale statistics of other weights
+    momentum = next(m.momentum for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
+    random_state = torch.get_rng_state()
+    ema.standing_statistics(generator, batch_size=16, batches=3, seed=5)
+    assert torch.equal(torch.get_rng_state(), random_state)  # dropout stayed off: training's random stream is untouched
+    assert generator.training and all(m.momentum == momentum for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
+    # what each norm sees with batch statistics (momentum 0: the running ones stay) and dropout off
+    rng = torch.Generator().manual_seed(5)
+    latents = [torch.randn(16, 8, generator=rng) for _ in range(3)]
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    standing = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
+    seen = {m: [] for m in norms}
+    generator.eval()
+    for m in norms:
+        m.momentum = 0.0
+        m.train()
+        m.register_forward_hook(lambda module, inputs, output: seen[module].append(inputs[0].detach().transpose(0, 1).flatten(1)))
+    with torch.no_grad():
+        for z in latents:
+            generator(z)
+    assert len(norms) >= 3 and all(len(seen[m]) == 3 for m in norms)
+    for m, (mean, var) in zip(norms, standing):
+        assert torch.allclose(mean, torch.stack([x.mean(1) for x in seen[m]]).mean(0), atol=1e-5)
+        assert torch.allclose(var, torch.stack([x.var(1) for x in seen[m]]).mean(0), rtol=1e-4, atol=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +127,14 @@ def test_training_keeps_the_average_of_every_generator_step(data_path):
     for e, a in zip(expected, module.generator_ema.parameters()):
         assert torch.allclose(e, a, atol=1e-7)
     assert any(not torch.equal(a, p) for a, p in zip(module.generator_ema.parameters(), module.generator.parameters()))
-    for a, p in zip(module.generator_ema.buffers(), module.generator.buffers()):
-        assert torch.equal(a, p)  # batch-norm statistics follow the trained generator
-    # samples come from the average, in eval mode
+    # samples come from the average, in eval mode, with its own batch-norm statistics
+    samples = module.samples()
+    own = [b.clone() for b in module.generator_ema.buffers()]
+    ema.standing_statistics(module.generator_ema, 16, seed=cfg.train.seed)
+    assert all(torch.equal(a, b) for a, b in zip(own, module.generator_ema.buffers()))
+    assert any(not torch.equal(a, p) for a, p in zip(own, module.generator.buffers()))  # not the trained generator's
     module.generator_ema.eval()
-    assert torch.equal(module.samples(), module.generator_ema(module.sample_z))
+    assert torch.equal(samples, module.generator_ema(module.sample_z))
 
 
 def test_saved_generators_and_the_selection_use_the_average(data_path, tmp_path, monkeypatch):
@@ -133,5 +169,8 @@ def test_saved_generators_and_the_selection_use_the_average(data_path, tmp_path,
     saved = load_generator(tmp_path / "m" / "generator.pt")
     same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))  # noqa: E731
     assert same(saved, module.generator_ema) and not same(saved, module.generator)
+    own = [b.clone() for b in saved.buffers()]  # the average's standing statistics, saved with it
+    ema.standing_statistics(saved, 16, seed=cfg.train.seed)
+    assert all(torch.equal(a, b) for a, b in zip(own, saved.buffers()))
     if result["best_epoch"] == result["last_epoch"]:
         assert same(load_generator(tmp_path / "m" / "generator_best.pt"), module.generator_ema)

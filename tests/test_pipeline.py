@@ -150,6 +150,7 @@ def test_a_param_reruns_only_its_dependents_and_renaming_the_experiment_retrains
     client = MlflowClient(info["tracking_uri"])
     [evaluation] = client.search_runs([info["experiment_id"]], f"tags.`gansweep.train_run_id` = '{info['run_id']}'")
     assert evaluation.data.params["metrics.generated_images"] == "11" and evaluation.data.params["model.g_activation"] == "elu"
+    assert "11 generated vs" in evaluation.data.tags["mlflow.note.content"]  # its description names its protocol
     assert client.get_run(info["run_id"]).data.params["metrics.generated_images"] == "10"
     # Reference statistics are cached per setting: DVC's run cache restores an earlier one.
     set_params(project, metrics={"reference_images": 13})

@@ -147,6 +147,13 @@ def test_the_commit_tag_is_dirty_only_when_the_code_differs(tmp_path):
     assert tracking.git_commit(tmp_path) == head
     (tmp_path / "src" / "code.py").write_text("x = 2\n")
     assert tracking.git_commit(tmp_path) == f"{head}-dirty"
+    git("checkout", "-q", "--", "src/code.py")
+    (tmp_path / "src" / "__pycache__").mkdir()
+    (tmp_path / ".gitignore").write_text("__pycache__/\n")
+    (tmp_path / "src" / "__pycache__" / "code.pyc").write_bytes(b"\0")
+    assert tracking.git_commit(tmp_path) == head  # ignored files are not code
+    (tmp_path / "src" / "new_module.py").write_text("y = 1\n")  # imported by committed code, never added
+    assert tracking.git_commit(tmp_path) == f"{head}-dirty"
 
 
 def test_the_code_hash_follows_content_not_times(tmp_path):
@@ -175,12 +182,16 @@ def test_a_training_run_is_an_mlflow_3_run_with_its_generator_model_and_dataset(
     from gansweep.data import prepared
     from gansweep.generators import load_generator
 
-    result = train(tiny(), data_path, tmp_path / "m", tmp_path / "m")
+    cfg = tiny()
+    result = train(cfg, data_path, tmp_path / "m", tmp_path / "m")
     client = MlflowClient()
     run = client.get_run(result["run_id"])
     assert run.info.status == "FINISHED"
     assert not [key for key in run.data.params if key.startswith(("search.", "tracking."))]
-    assert "loss.name" in run.data.params
+    # every other value of params.yaml, empty ones included (Lightning's flattening drops {} and [])
+    assert cfg.loss.options == {} and cfg.regularization.augment == []
+    logged = {k: run.data.params.get(k) for k, v in cfg.flat().items() if not k.startswith(("search.", "tracking."))}
+    assert logged == {k: str(v) for k, v in cfg.flat().items() if not k.startswith(("search.", "tracking."))}
     assert "500 generated vs 500 mnist-5k train images, legacy_tensorflow FID" in run.data.tags["mlflow.note.content"]
 
     model = mlflow.pytorch.load_model(f"runs:/{result['run_id']}/generator")

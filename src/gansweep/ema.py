@@ -10,7 +10,10 @@ far, i.e. at ema_rampup * t steps,
 
     beta_t = min(beta, 0.5 ** (1 / (ema_rampup * t)))    (beta_0 = 0: the average starts at G)
 
-Buffers (batch-norm running statistics) are copied from the trained generator, not averaged.
+The average's batch-norm running statistics are its own "standing statistics" (Brock et al. 2019,
+BigGAN; BigGAN-PyTorch's accumulate_standing_stats), recomputed whenever it is used: copied from the
+trained generator (StyleGAN2's rule; its networks have no batch norm) they belong to other weights
+and cost the default about 10 FID (docs/recipes.md, "EMA and batch norm").
 """
 from __future__ import annotations
 
@@ -29,5 +32,23 @@ def ema_beta(decay: float, rampup: float | None, step: int) -> float:
 def update(ema: nn.Module, generator: nn.Module, beta: float) -> None:
     # One fused call for all tensors (a few kernel launches on a GPU, not one per tensor).
     torch._foreach_lerp_(list(ema.parameters()), list(generator.parameters()), 1.0 - beta)
-    for ema_buffer, buffer in zip(ema.buffers(), generator.buffers()):
-        ema_buffer.copy_(buffer)
+
+
+@torch.no_grad()
+def standing_statistics(generator: nn.Module, batch_size: int, batches: int = 16, seed: int = 0) -> None:
+    """Sets every batch norm's running mean and variance to the average over `batches` batches of
+    seeded latents of its batch statistics in training mode; the rest of the network (dropout)
+    stays in eval mode, and no global random stream is drawn from."""
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    was_training, momenta, rng = generator.training, [m.momentum for m in norms], torch.Generator().manual_seed(seed)
+    generator.eval()
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average
+        m.train()
+    device = next(generator.parameters()).device
+    for _ in range(batches if norms else 0):
+        generator(torch.randn(batch_size, generator.latent_dim, generator=rng).to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    generator.train(was_training)

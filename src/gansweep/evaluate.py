@@ -16,7 +16,7 @@ from gansweep.metrics.inception import default_device, inception_features
 from gansweep.metrics.inception_score import inception_score, load_logits_weight
 from gansweep.metrics.kid import kernel_inception_distance
 from gansweep.metrics.precision_recall import precision_recall
-from gansweep.protocol import REPORT, SELECTION, latent_seed, protocol
+from gansweep.protocol import REPORT, SELECTION, description, latent_seed, protocol
 
 logits_weight = functools.lru_cache(maxsize=1)(load_logits_weight)  # the one download, once per process
 
@@ -99,7 +99,7 @@ def evaluate_training(cfg: Config, run: dict, models_dir: Path, reference: dict,
 
     # At the training's last step: on the axis of its loss curves (Lightning's `epoch` metric is logged at each of its steps).
     step = max((m.step for m in client.get_metric_history(run["run_id"], "epoch")), default=0)
-    run_id = tracking.run_for_metrics(client, run["run_id"], cfg)
+    run_id = tracking.run_for_metrics(client, run["run_id"], cfg, description(cfg))
     with tracking.run_life(client, run_id, reopen=True):
         for key, value in best_metrics.items():
             client.log_metric(run_id, key, value, step=step)

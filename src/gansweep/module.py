@@ -47,7 +47,7 @@ class GAN(pl.LightningModule):
         # The same latent vectors every epoch, so sample grids show progress, not noise.
         fixed = torch.Generator().manual_seed(cfg.train.seed)
         self.register_buffer("sample_z", torch.randn(cfg.train.sample_grid_size, cfg.model.latent_dim, generator=fixed))
-        self.critic_steps = 0
+        self.critic_steps, self.standing_at = 0, None  # standing_at: the step of the average's batch-norm statistics
         self.unchecked = []  # (name, step, loss) not yet checked for finiteness (GPU only)
         if cfg.compute.compile:
             # In place, so state_dict keys (checkpoints, saved generators) stay those of the plain networks.
@@ -56,7 +56,11 @@ class GAN(pl.LightningModule):
 
     @property
     def output_generator(self):
-        """The generator that samples, selection, saved files and scores use: the average with train.ema."""
+        """The generator that samples, selection, saved files and scores use: the average with train.ema,
+        with standing batch-norm statistics for its current weights (gansweep.ema)."""
+        if self.generator_ema is not None and self.standing_at != self.critic_steps:
+            ema.standing_statistics(self.generator_ema, self.cfg.train.batch_size, seed=self.cfg.train.seed)
+            self.standing_at = self.critic_steps
         return self.generator if self.generator_ema is None else self.generator_ema
 
     def channels_last(self) -> bool:

@@ -80,3 +80,9 @@ def protocol(cfg: Config) -> dict:
     """What every reported number was measured with."""
     measured = ("convention", "reference_split", "reference_images", "generated_images")
     return {"dataset": cfg.data.dataset, **{key: getattr(cfg.metrics, key) for key in measured}}
+
+
+def description(cfg: Config) -> str:
+    """A run's description (MLflow's note): what trained, and the protocol of its scores."""
+    return (f"{cfg.model.architecture} GAN, {cfg.loss.name} loss, {cfg.train.epochs} epochs on {cfg.data.dataset}. "
+            f"Scores (fid, kid, precision, recall) are the selected generator's: {label(cfg)}.")

@@ -124,7 +124,7 @@ def git_commit(root: str | Path | None = None) -> str:
             return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
 
         commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)
+        dirty = git("status", "--porcelain", "--untracked-files=normal", "--", *CODE_PATHS)
         return f"{commit}-dirty" if dirty else commit
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -173,10 +173,10 @@ def run_life(mlflow_client, run_id: str, reopen: bool = False):
     ended(mlflow_client, run_id, "FINISHED")
 
 
-def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:
+def run_for_metrics(mlflow_client, run_id: str, cfg, description: str) -> str:
     """The training's run for the evaluation's numbers; or, when the run's metrics.* params differ
     from cfg's (evaluate re-ran alone with another protocol), a new run with the training's params
-    and tags and the new metrics.*: params are immutable, and numbers must sit with their protocol."""
+    and tags, the new metrics.* and `description`: params are immutable, and numbers must sit with their protocol."""
     from mlflow.entities import Param
 
     run = mlflow_client.get_run(run_id)
@@ -185,9 +185,8 @@ def run_for_metrics(mlflow_client, run_id: str, cfg) -> str:
         return run_id
     tags = {k: v for k, v in run.data.tags.items() if k.startswith("gansweep.") or k == "mlflow.source.git.commit"}
     changed = ", ".join(f"{k.removeprefix('metrics.')}={v}" for k, v in wanted.items() if run.data.params.get(k) != v)
-    new = mlflow_client.create_run(
-        run.info.experiment_id, run_name=f"{run.info.run_name} [{changed}]", tags={**tags, "gansweep.train_run_id": run_id}
-    ).info.run_id
+    new = mlflow_client.create_run(run.info.experiment_id, run_name=f"{run.info.run_name} [{changed}]",
+                                   tags={**tags, "gansweep.train_run_id": run_id, "mlflow.note.content": description}).info.run_id
     # MlflowClient.log_batch splits the params into batches within the store's limit (100 per call).
     mlflow_client.log_batch(new, params=[Param(key, value) for key, value in {**run.data.params, **wanted}.items()])
     return new

@@ -33,7 +33,7 @@ from gansweep.metrics.fid import statistics_of
 from gansweep.metrics.inception import scorer
 from gansweep.module import GAN
 from gansweep.paths import reading
-from gansweep.protocol import SELECTION, check_reference, label
+from gansweep.protocol import SELECTION, check_reference, description
 from gansweep.registry import ConfigError
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -233,8 +233,7 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
         run_tags = {
             "mlflow.source.git.commit": tracking.git_commit(), "gansweep.code_sha256": tracking.code_sha256(),
             "gansweep.dataset": cfg.data.dataset, "gansweep.data_sha256": sha256(data_path),
-            "mlflow.note.content": (f"{cfg.model.architecture} GAN, {cfg.loss.name} loss, {cfg.train.epochs} epochs on {cfg.data.dataset}. "
-                                    f"Scores (fid, kid, precision, recall) are the selected generator's: {label(cfg)}."),
+            "mlflow.note.content": description(cfg),
             **(tags or {}),
         }
         run_id, reopened = (None, False) if helper else _open_run(client, cfg, run_id, run_tags)
@@ -249,6 +248,7 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
             logger = RunLogger(experiment_name=cfg.tracking.experiment, tracking_uri=client.tracking_uri, run_id=run_id)
             # Not what it computes: tracking.*, search.*; nor, resumed, metrics.* (MLflow keeps the first; evaluate: tracking.run_for_metrics)
             params = {k: v for k, v in cfg.flat().items() if not k.startswith(("tracking.", "search.", *(("metrics.",) if reopened else ())))}
+            params = {k: str(v) if isinstance(v, list | dict) else v for k, v in params.items()}  # Lightning drops [] and {}
             logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
             evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
             losses = EpochLossCsv(plots_dir / "train_losses.csv")

@@ -106,7 +106,7 @@ class TorchvisionSource(Source):
         for train in (True, False):
             try:
                 dataset_class(str(raw_dir), train=train, download=True)  # checks each file's MD5
-            except RuntimeError as err:
+            except (RuntimeError, OSError) as err:  # OSError: urllib's URLError/HTTPError (CIFAR-10's download_url)
                 raise DownloadError(f"{self.name}: {err}".replace("\n", " ")) from err
         files = {str(path.relative_to(raw_dir)): sha256(path) for path in sorted(raw_dir.rglob("*"))
                  if path.is_file() and not path.name.endswith((".gz", ".tar"))}
