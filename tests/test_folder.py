@@ -62,6 +62,27 @@ def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
     assert (decode(tmp_path / "deep.png", 16, 3) == deep >> 8).all()
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_pixels_are_white_whatever_colour_the_file_stores_under_them(mode, tmp_path):
+    alpha = np.zeros((16, 16), np.uint8)
+    alpha[4:12, 4:12] = 255  # an opaque square on a transparent background
+    decoded = []
+    for hidden in (0, 200):  # the colour stored under alpha 0 differs between the two files
+        rgb = np.full((16, 16, 3), hidden, np.uint8)
+        rgb[4:12, 4:12] = (255, 0, 0) if mode != "LA" else 90
+        image = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+        if mode == "LA":
+            image = image.convert("LA")
+        elif mode == "P":  # a palette with one transparent entry
+            image = image.convert("RGB").quantize(4)
+            image.info["transparency"] = int(np.asarray(image)[0, 0])
+        image.save(tmp_path / f"{hidden}.png")
+        assert Image.open(tmp_path / f"{hidden}.png").mode == mode
+        decoded.append(decode(tmp_path / f"{hidden}.png", 16, 3))
+    np.testing.assert_array_equal(decoded[0], decoded[1])
+    assert (decoded[0][:, 0, 0] == 255).all() and (decoded[0][:, 8, 8] != 255).any()  # white around, the square kept
+
+
 def test_images_are_found_recursively_in_path_order_skipping_hidden_and_other_files(tmp_path):
     for name in ("b/2.png", "a/1.JPG", "a/z/3.webp", "0.jpeg"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +115,8 @@ def test_folder_keys_are_validated_where_params_are_read(tmp_path):
     # an architecture that cannot take the folder's image side is refused before any work
     with pytest.raises(ConfigError, match="infogan needs an image side divisible by 4"):
         make_config(data={"dataset": "folder", "image_size": 30, "channels": 1}, model={"architecture": "infogan"})
+    with pytest.raises(ConfigError, match=r"model.architecture: dcgan needs an even image side of at least 8 pixels \(data.image_size\), got 31"):
+        make_config(data={"dataset": "folder", "image_size": 31, "channels": 1}, model={"architecture": "dcgan"})
 
 
 def bad_folders(tmp_path):
@@ -127,3 +150,10 @@ def test_every_bad_folder_is_one_line_naming_data_path(tmp_path):
             dataset.load(tmp_path / "raw")
         message = str(err.value)
         assert message.startswith(f"data.path: {folder}") and says in message and "\n" not in message, message
+
+
+def test_a_built_in_dataset_with_a_missing_data_path_is_one_line(tmp_path):
+    # prepare depends on data.path whatever the dataset; DVC would stop on it with its own error
+    assert source(make_config(data={"dataset": "mnist-5k", "path": str(tmp_path)}).data).check(needed=12) is None
+    with pytest.raises(ConfigError, match=f"^data.path: {tmp_path / 'gone'} is not a folder"):
+        source(make_config(data={"dataset": "mnist-5k", "path": str(tmp_path / "gone")}).data).check(needed=12)

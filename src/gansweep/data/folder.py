@@ -60,6 +60,8 @@ def decode(path: Path, size: int, channels: int) -> np.ndarray:
             image = opened.transpose(getattr(Image.Transpose, upright)) if upright else opened
             if image.mode.startswith("I"):  # a 16-bit PNG: Pillow's convert would clip it at 255, not scale it
                 image = Image.fromarray((np.asarray(image) >> 8).astype(np.uint8))
+            if "A" in image.mode or "transparency" in image.info:  # what lies under alpha 0 is the encoder's, not the picture's
+                image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
             image = image.convert("L" if channels == 1 else "RGB")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gansweep.data.folder import check_count, load_folder
-from gansweep.registry import Registry
+from gansweep.registry import ConfigError, Registry
 
 DATASETS: Registry = Registry("dataset")
 
@@ -53,6 +53,9 @@ class Source:
 
     def check(self, needed: int) -> int | None:
         """Before any stage runs: the number of images, or one line on what is wrong (a built-in dataset is known to be complete)."""
+        if not Path(self.data.path).is_dir():  # prepare depends on it whatever the dataset: DVC's own error would be a traceback
+            raise ConfigError(f"data.path: {self.data.path} is not a folder (`prepare` depends on it for every dataset; "
+                              "the built-in ones leave it empty: set it back to data/images)")
 
 
 def source(data) -> Source:

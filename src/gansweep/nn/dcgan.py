@@ -15,7 +15,7 @@ def spatial_plan(size: int) -> tuple[int, int]:
     """(number of stride-2 steps, base size) for a square image side."""
     steps = halvings(size)
     if steps == 0:
-        raise ValueError(f"image side must be even and at least 8 pixels to build a DCGAN, got {size}")
+        raise ValueError(f"model.architecture: dcgan needs an even image side of at least 8 pixels (data.image_size), got {size}")
     return steps, size // 2**steps
 
 
