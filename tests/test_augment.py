@@ -186,7 +186,8 @@ def test_penalties_are_taken_at_the_augmented_images(monkeypatch):
 
 
 def test_samples_and_scores_never_see_the_augmentation():
-    cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8}, regularization={"augment": ["translation", "cutout", "color"]})
+    cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8}, regularization={"augment": ["translation", "cutout", "color"]},
+                      train={"ema": None})  # the trained generator itself samples (EMA: test_ema)
     gan = GAN(cfg, (1, 28, 28))
     gan.generator.eval()
     torch.manual_seed(0)

@@ -218,8 +218,7 @@ def test_a_refused_combination_is_never_trained_and_a_failing_trial_does_not_sto
 
 
 def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):
-    # 40 epochs: the signal lands mid-training however slowly a loaded machine polls (at 2, the trial could finish first)
-    project = make_project(tmp_path, **{"search.workers": 1, "search.n_trials": 1, "search.pruner": "none", "train.epochs": 40,
+    project = make_project(tmp_path, **{"search.workers": 1, "search.n_trials": 1, "search.pruner": "none",
                                         "search.space": {"model.g_activation": ["relu", "elu"]}})
     launcher = subprocess.Popen([sys.executable, "-m", "gansweep.cli", "study"], cwd=project, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
