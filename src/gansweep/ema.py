@@ -13,7 +13,7 @@ far, i.e. at ema_rampup * t steps,
 The average's batch-norm running statistics are its own "standing statistics" (Brock et al. 2019,
 BigGAN; BigGAN-PyTorch's accumulate_standing_stats), recomputed whenever it is used: copied from the
 trained generator (StyleGAN2's rule; its networks have no batch norm) they belong to other weights
-and cost the default about 10 FID (docs/recipes.md, "EMA and batch norm").
+and cost the default 3.8 FID on average over seeds 0-4, 11.3 at seed 0 (docs/recipes.md, "EMA and batch norm").
 """
 from __future__ import annotations
 
