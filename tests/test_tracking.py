@@ -169,6 +169,15 @@ def test_the_code_hash_follows_content_not_times(tmp_path):
     assert tracking.code_sha256(package) != first
 
 
+def test_the_loss_options_are_logged_as_trained_the_papers_defaults_included(data_path, tmp_path):
+    cfg = make_config(model={"latent_dim": 8, "g_width": 8, "d_width": 8}, loss={"name": "lsgan", "options": {"c": 0.5}},
+                      train={"epochs": 1, "batch_size": 16, "limit_batches": 1, "sample_grid_size": 4, "eval_every_n_epochs": 0})
+    params = MlflowClient().get_run(train(cfg, data_path, tmp_path, tmp_path)["run_id"]).data.params
+    # Mao et al. 2017's 0-1 coding (a=0, b=c=1) where params.yaml is silent
+    assert {k: v for k, v in params.items() if k.startswith("loss.options.")} == {
+        "loss.options.a": "0.0", "loss.options.b": "1.0", "loss.options.c": "0.5"}
+
+
 def test_tests_never_log_into_the_projects_own_store():
     assert str(ROOT / "mlruns") not in tracking.tracking_uri()
 

@@ -187,19 +187,22 @@ class Objective:
             reason = explain(err)
             self._rejected(trial, overrides, tags, reason)
             raise ConfigError(reason) from None
+        run = None
         try:
             run = train(cfg, paths.prepared_split("train"), folder / "models", folder, selection_path=paths.SELECTION_STATS,
                         checkpoints=folder / "checkpoints", tags=tags, on_score=functools.partial(self._on_score, trial))
             metrics = evaluate_training(cfg, run, folder / "models", self.reference, folder / "metrics.json", folder / "samples.png")
         except optuna.TrialPruned:
             raise
-        except (KeyboardInterrupt, SystemExit):
-            trial.set_user_attr("fail_reason", "interrupted")
+        except BaseException as err:
+            status, reason = tracking.how_it_ended(err)
+            if run is not None:  # trained (its run FINISHED), stopped while scored: the run must not say FINISHED
+                tracking.ended(tracking.client(run["tracking_uri"]), run["run_id"], status, reason)
+            trial.set_user_attr("fail_reason", reason[:500])
+            if not isinstance(err, (KeyboardInterrupt, SystemExit)):
+                raise
             queue_again(trial.study, trial, 0)
             raise KeyboardInterrupt from None  # Optuna marks the trial FAIL, then the worker stops
-        except Exception as err:
-            trial.set_user_attr("fail_reason", tracking.how_it_ended(err)[1][:500])
-            raise
         finally:  # pruned, failed or interrupted: never resumed (a trial queued again is a new trial, in its own folder)
             shutil.rmtree(folder / "checkpoints", ignore_errors=True)
         for key in ("fid", "kid", "precision", "recall"):

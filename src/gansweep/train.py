@@ -14,7 +14,7 @@ import logging
 import shutil
 import warnings
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -249,7 +249,9 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
             # Not what it computes: tracking.*, search.*; nor, resumed, metrics.* (MLflow keeps the first; evaluate: tracking.run_for_metrics)
             params = {k: v for k, v in cfg.flat().items() if not k.startswith(("tracking.", "search.", *(("metrics.",) if reopened else ())))}
             params = {k: str(v) if isinstance(v, list | dict) else v for k, v in params.items()}  # Lightning drops [] and {}
-            logger.log_hyperparams({**params, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
+            # As trained: the paper's defaults too, not only what params.yaml sets
+            options = {f"loss.options.{f.name}": getattr(module.objective, f.name) for f in fields(module.objective) if f.init}
+            logger.log_hyperparams({**params, **options, **{f"recipe.{k}": v for k, v in asdict(module.recipe).items()}})
             evaluation = PeriodicEvaluation(selection, cfg, on_score) if selection is not None else None
             losses = EpochLossCsv(plots_dir / "train_losses.csv")
             callbacks = [SampleGrid(), losses, *([evaluation] if evaluation else []), *settings.pop("callbacks")]
