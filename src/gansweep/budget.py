@@ -30,8 +30,7 @@ def expected_best(values, budgets=None) -> np.ndarray:
     x = np.sort(np.asarray(values, dtype=float))
     n = len(x)
     budgets = list(range(1, n + 1) if budgets is None else budgets)
-    bad = [k for k in budgets if not 1 <= k <= n]
-    if bad:
+    if bad := [k for k in budgets if not 1 <= k <= n]:
         raise ValueError(f"a budget of {bad[0]} trials needs 1 <= k <= {n} (the level's trials)")
     return _weights(n)[np.array(budgets) - 1] @ x
 

@@ -51,15 +51,11 @@ class PeriodicEvaluation(pl.Callback):
     # on_score hears a score once Lightning has logged it (after every on_train_epoch_end hook): a trial
     # its pruner stops keeps that last score in MLflow.
     def on_train_epoch_start(self, trainer, module):
-        self._tell()
-
-    def on_train_end(self, trainer, module):
-        self._tell()
-
-    def _tell(self):
         if self.on_score is not None and self.unheard is not None:
             unheard, self.unheard = self.unheard, None
             self.on_score(*unheard)
+
+    on_train_end = on_train_epoch_start
 
     def state_dict(self):
         return {"best_kid": self.best_kid, "best_epoch": self.best_epoch, "best_state": self.best_state}
@@ -79,9 +75,8 @@ class EpochLossCsv(pl.Callback):
         if not trainer.is_global_zero:  # DDP: process 0 writes the file
             return
         metrics = trainer.callback_metrics
-        self.rows.append(
-            [trainer.current_epoch] + [float(metrics[f"{key}_epoch"]) if key in module.logged_this_epoch else "" for key in self.keys]
-        )
+        self.rows.append([trainer.current_epoch] + [float(metrics[f"{key}_epoch"]) if key in module.logged_this_epoch else ""
+                                                    for key in self.keys])
         self.write()
 
     def write(self):

@@ -46,9 +46,8 @@ def standing_statistics(generator: nn.Module, batch_size: int, batches: int = 16
         m.reset_running_stats()
         m.momentum = None  # a cumulative average
         m.train()
-    device = next(generator.parameters()).device
     for _ in range(batches if norms else 0):
-        generator(torch.randn(batch_size, generator.latent_dim, generator=rng).to(device))
+        generator(torch.randn(batch_size, generator.latent_dim, generator=rng).to(next(generator.parameters()).device))
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     generator.train(was_training)

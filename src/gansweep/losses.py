@@ -48,8 +48,7 @@ class Recipe:
 def option(default: float, *, gt: float | None = None, ge: float | None = None, le: float | None = None):
     """A loss hyperparameter (loss.options.<name>) with the range its paper allows, as (symbol, test, limit) per bound."""
     candidates = ((">", operator.gt, gt), (">=", operator.ge, ge), ("<=", operator.le, le))
-    bounds = [(symbol, test, limit) for symbol, test, limit in candidates if limit is not None]
-    return dataclasses.field(default=default, metadata={"bounds": bounds})
+    return dataclasses.field(default=default, metadata={"bounds": [bound for bound in candidates if bound[2] is not None]})
 
 
 class GANLoss:
@@ -190,8 +189,7 @@ class Hinge(GANLoss):
 def pull_away_term(embeddings: torch.Tensor) -> torch.Tensor:
     """Zhao et al. 2017, Eq. 7: mean squared cosine similarity over pairs i != j of a batch."""
     s = F.normalize(embeddings.flatten(1), dim=1)
-    n = len(s)
-    if n < 2:
+    if (n := len(s)) < 2:
         return s.new_zeros(())
     cosine = s @ s.T
     return ((cosine**2).sum() - (cosine.diagonal() ** 2).sum()) / (n * (n - 1))
@@ -368,8 +366,7 @@ class RaHinge(Relativistic):
 def build_loss(name: str, options: dict) -> GANLoss:
     cls = LOSSES.get(name, "loss.name")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(options) - set(fields))
-    if unknown:
+    if unknown := sorted(set(options) - set(fields)):
         choices = ", ".join(fields) if fields else "(none: this loss takes no options)"
         raise ConfigError(f"unknown option {unknown[0]!r} in loss.options for {name}; choose from: {choices}")
     for key, value in options.items():

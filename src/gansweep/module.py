@@ -77,13 +77,6 @@ class GAN(pl.LightningModule):
     def latent(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.cfg.model.latent_dim, device=self.device)
 
-    def check_finite(self, loss: torch.Tensor, name: str) -> None:
-        """Stops training at a NaN or infinite loss: at once on the CPU; on a GPU every
-        FINITE_CHECK_EVERY steps and at each epoch's end (a check per step would stall it)."""
-        self.unchecked.append((name, self.trainer.fit_loop.total_batch_idx, loss.detach()))
-        if loss.device.type == "cpu" or len(self.unchecked) >= 2 * FINITE_CHECK_EVERY or self.last_batch_of_epoch:
-            self.flush_finite_checks()
-
     def flush_finite_checks(self) -> None:
         finite = torch.isfinite(torch.stack([loss for _, _, loss in self.unchecked])).tolist()
         pending, self.unchecked = self.unchecked, []
@@ -109,7 +102,11 @@ class GAN(pl.LightningModule):
         return loss + regularizers.weight_penalty(self.generator, self.reg.g_l1, self.reg.g_l2)
 
     def step(self, optimizer, network, loss, name, lr, weight_decay):
-        self.check_finite(loss, name)
+        """One update of `network`. A NaN or infinite loss stops training: at once on the CPU; on a GPU
+        every FINITE_CHECK_EVERY steps and at each epoch's end (a check per step would stall it)."""
+        self.unchecked.append((name, self.trainer.fit_loop.total_batch_idx, loss.detach()))
+        if loss.device.type == "cpu" or len(self.unchecked) >= 2 * FINITE_CHECK_EVERY or self.last_batch_of_epoch:
+            self.flush_finite_checks()
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         regularizers.decay_weights(network, lr, weight_decay)

@@ -15,7 +15,6 @@ PREPARED = Path("data/prepared")
 REFERENCE_STATS = Path("data/stats/reference.npz")  # the reported score's real images
 SELECTION_STATS = Path("data/stats/selection.npz")  # the best-generator selection's real images
 MODELS = Path("models")
-GENERATOR = MODELS / "generator.pt"  # the last generator
 BEST_GENERATOR = MODELS / "generator_best.pt"  # the best by periodic evaluation
 RUN_INFO = Path("run.json")  # the MLflow run and the epochs behind models/ (kept out of models/ so equal weights hash equal)
 CHECKPOINTS = Path("checkpoints")  # under the workspace root; not a DVC output, so `dvc repro` never deletes it

@@ -97,8 +97,7 @@ def check(space: dict[str, Spec], base, sampler: str) -> None:
         if isinstance(spec, list):
             if not spec:
                 raise ValueError(f"{where}: empty choice list")
-            bad = [v for v in spec if not isinstance(v, (str, int, float, bool)) and v is not None]
-            if bad:
+            if bad := [v for v in spec if not isinstance(v, (str, int, float, bool)) and v is not None]:
                 raise ValueError(f"{where}: choices must be names, numbers, booleans or null, got {bad[0]!r}")
         values = spec if isinstance(spec, list) else [spec.low, spec.high]
         integer = not key.startswith(OPTIONS) and _is_int(run_class, key)  # a loss's options are floats

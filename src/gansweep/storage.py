@@ -40,8 +40,7 @@ def masked(url: str | None) -> str:
     scheme, user_info, host = _user_info(url)
     if not user_info:
         return url
-    user = user_info.split(":", 1)[0]
-    return f"{scheme}{user}{':***' if ':' in user_info else ''}@{host}"
+    return f"{scheme}{user_info.split(':', 1)[0]}{':***' if ':' in user_info else ''}@{host}"
 
 
 def open_storage(search, folder: Path, on_stale=None):

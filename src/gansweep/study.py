@@ -41,8 +41,7 @@ from gansweep.seeding import stream_seed
 MAX_RETRIES = 2
 
 
-# ----------------------------------------------------------------------------------------------
-# Dead workers
+# ---- Dead workers ----------------------------------------------------------------------------
 
 
 def _process_start(pid: int) -> int | None:
@@ -95,15 +94,6 @@ def reap(study: optuna.Study) -> None:
         requeue(study, study._storage.get_trial(trial._trial_id))
 
 
-def _settles(study: optuna.Study) -> bool:
-    """Whether a RUNNING trial may still end up queued again, so a worker with nothing to do waits:
-    any on PostgreSQL (the heartbeat settles it), those of this machine on the journal file."""
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    if isinstance(study._storage, optuna.storages.RDBStorage):
-        return bool(running)
-    return any(t.user_attrs.get("worker", {}).get("host") == socket.gethostname() for t in running)
-
-
 def target(search) -> int:
     """How many trials the study runs: n_trials, or fewer when a grid has fewer points (a grid never trains a point twice)."""
     return min(search.n_trials, space.grid_size(search.space)) if search.sampler == "grid" else search.n_trials
@@ -117,8 +107,7 @@ def counted(study: optuna.Study) -> int:
     return sum(t.state == TrialState.RUNNING or (t.state.is_finished() and t.number not in again) for t in trials)
 
 
-# ----------------------------------------------------------------------------------------------
-# MLflow
+# ---- MLflow ----------------------------------------------------------------------------------
 
 
 def _trial_runs(study: optuna.Study, number: int):
@@ -159,8 +148,7 @@ def parent_run(study: optuna.Study, cfg: Config, client) -> None:
     study.set_user_attr("mlflow_tracking_uri", client.tracking_uri)
 
 
-# ----------------------------------------------------------------------------------------------
-# Trials
+# ---- Trials ----------------------------------------------------------------------------------
 
 
 class Objective:
@@ -255,20 +243,23 @@ def work(cfg: Config, rank: int) -> None:
     study.sampler = space.SAMPLERS.get(search.sampler)(stream_seed(search.seed, rank, done) % 2**32 if done else search.seed + rank)
     objective = Objective(cfg, study.user_attrs["mlflow_parent_run_id"])
     deadline = None if search.timeout is None else time.time() + search.timeout
+    rdb = isinstance(study._storage, optuna.storages.RDBStorage)
     while not study._stop_flag:  # set once the grid is exhausted
         reap(study)
         if deadline is not None and time.time() >= deadline:
             return
         if counted(study) >= target(search):
-            if not _settles(study):
+            # Nothing to do, but a RUNNING trial may still be queued again: any on PostgreSQL (the heartbeat
+            # settles it), this machine's on the journal file. Wait while there is one.
+            running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if not (running if rdb else any(t.user_attrs.get("worker", {}).get("host") == socket.gethostname() for t in running)):
                 return
-            time.sleep(min(search.heartbeat, 2.0) if isinstance(study._storage, optuna.storages.RDBStorage) else 2.0)
-            continue  # a trial of a dead worker may still be queued again
+            time.sleep(min(search.heartbeat, 2.0) if rdb else 2.0)
+            continue
         study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[_record_state])
 
 
-# ----------------------------------------------------------------------------------------------
-# The launcher
+# ---- The launcher ----------------------------------------------------------------------------
 
 
 # What one worker takes on a GPU: its CUDA context, the Inception network and its activations at batch
@@ -376,7 +367,6 @@ def run(cfg: Config, argv: list[str]) -> dict:
         write_results(study, cfg, finished=False)
         raise
     best = write_results(study, cfg, finished=counted(study) >= target(search))
-    failed = [p.returncode for p in procs if p.returncode]
-    if failed:
+    if failed := [p.returncode for p in procs if p.returncode]:
         sys.exit(f"error: {len(failed)} worker(s) exited with status {failed}: see their output above")
     return best

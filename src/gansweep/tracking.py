@@ -44,9 +44,7 @@ def workspace_root() -> Path:
     """The project folder. `dvc exp run --temp/--queue` runs in copies under .dvc/tmp/exps/ that
     lack git-ignored files, so a store inside the copy would be lost: map it to the workspace."""
     path = Path.cwd().resolve()
-    if ".dvc" in path.parts:
-        return Path(*path.parts[: path.parts.index(".dvc")])
-    return path
+    return Path(*path.parts[: path.parts.index(".dvc")]) if ".dvc" in path.parts else path
 
 
 def tracking_uri() -> str:
@@ -63,8 +61,7 @@ def client(uri: str | None = None):
 
     uri = uri or tracking_uri()
     check_store(uri)
-    store = local_store(uri)
-    if store is None:
+    if (store := local_store(uri)) is None:
         return MlflowClient(uri)
     # Parallel workers that open a new SQLite store at once race on creating its tables.
     from filelock import FileLock

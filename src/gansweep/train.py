@@ -112,15 +112,6 @@ def training_batches(cfg: Config, images, device: torch.device):
     return prepared.dataloader(images, t.batch_size // devices, t.seed)
 
 
-def _check_scorer(selection: dict, cfg: Config) -> None:
-    wanted = scorer(str(training_device(cfg.compute)), cfg.compute.inception, cfg.compute.selection_scorer == "fast")
-    made = str(selection.get("scorer", "torch-f32"))  # statistics from before the scorer was recorded
-    if made.split("-")[1] != wanted.split("-")[1]:
-        warnings.warn(f"the selection statistics were computed with {made}, the selection scores of this run use {wanted} "
-                      "(another machine?): scores stay comparable between generators, not with other machines' runs; "
-                      "`dvc repro -f selection_stats` recomputes them here")
-
-
 @contextmanager
 def _claimed(folder: Path | None, lock: bool):
     """The checkpoint folder, locked while this training uses it; None while another training of the same
@@ -221,7 +212,12 @@ def train(cfg: Config, data_path: Path, out_dir: Path, plots_dir: Path, selectio
     if cfg.train.eval_every_n_epochs and selection_path is not None:
         selection = statistics_of(selection_path)
         check_reference(selection, cfg, SELECTION)
-        _check_scorer(selection, cfg)
+        wanted = scorer(str(training_device(cfg.compute)), cfg.compute.inception, cfg.compute.selection_scorer == "fast")
+        made = str(selection.get("scorer", "torch-f32"))  # statistics from before the scorer was recorded
+        if made.split("-")[1] != wanted.split("-")[1]:
+            warnings.warn(f"the selection statistics were computed with {made}, the selection scores of this run use {wanted} "
+                          "(another machine?): scores stay comparable between generators, not with other machines' runs; "
+                          "`dvc repro -f selection_stats` recomputes them here")
     # Under DDP (compute.devices > 1) Lightning starts this program again for every other GPU: those
     # processes train along, and process 0 alone records the run and writes the results.
     helper = rank_zero_only.rank > 0

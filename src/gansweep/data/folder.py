@@ -23,8 +23,8 @@ EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 UPRIGHT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
 
 
-def image_files(folder: Path) -> list[Path]:
-    """The image files under `folder`, sorted by their path relative to it."""
+def image_files(folder: Path, needed: int = 1) -> list[Path]:
+    """The image files under `folder`, sorted by their path relative to it: at least `needed`, else one line on what is wrong."""
     if not folder.exists():
         raise ConfigError(f"data.path: {folder} does not exist (a folder of PNG, JPEG or WebP images)")
     if not folder.is_dir():
@@ -38,16 +38,10 @@ def image_files(folder: Path) -> list[Path]:
         found += [Path(root) / f for f in files if not f.startswith(".") and f.lower().endswith(EXTENSIONS)]
     if not found:
         raise ConfigError(f"data.path: {folder} holds no PNG, JPEG or WebP images (searched recursively)")
+    if len(found) < needed:
+        raise ConfigError(f"data.path: {folder} holds {len(found)} images, fewer than the {needed} that metrics.reference_images "
+                          "and train.eval_reference_images take from the train split (add images or lower those two)")
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
-
-
-def check_count(folder: Path, needed: int) -> int:
-    """The number of images under `folder`, or one line on what is wrong with it."""
-    found = len(image_files(folder))
-    if found < needed:
-        raise ConfigError(f"data.path: {folder} holds {found} images, fewer than the {needed} that metrics.reference_images and "
-                          "train.eval_reference_images take from the train split (add images or lower those two)")
-    return found
 
 
 def decode(path: Path, size: int, channels: int) -> np.ndarray:
@@ -68,8 +62,7 @@ def decode(path: Path, size: int, channels: int) -> np.ndarray:
         raise ConfigError(f"data.path: {path} cannot be decoded as an image ({reason}); remove or replace it") from None
     width, height = image.size
     scale = size / min(width, height)
-    resized = (max(size, round(width * scale)), max(size, round(height * scale)))
-    image = image.resize(resized, Image.Resampling.LANCZOS)
+    image = image.resize((max(size, round(width * scale)), max(size, round(height * scale))), Image.Resampling.LANCZOS)
     left, top = (image.width - size) // 2, (image.height - size) // 2
     pixels = np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)

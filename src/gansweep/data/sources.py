@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gansweep.data.folder import check_count, load_folder
+from gansweep.data.folder import image_files, load_folder
 from gansweep.registry import ConfigError, Registry
 
 DATASETS: Registry = Registry("dataset")
@@ -149,7 +149,7 @@ class ImageFolder(Source):
         return {"dataset": "folder", "source": "the images under data.path, read by the prepare stage", "files": {}}
 
     def check(self, needed: int) -> int:
-        return check_count(Path(self.data.path), needed)
+        return len(image_files(Path(self.data.path), needed))
 
     def load(self, raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         images = load_folder(Path(self.data.path), self.data.image_size, self.data.channels)

@@ -43,8 +43,7 @@ def save_statistics(path: Path, features: np.ndarray, **info) -> None:
 
 def load_statistics(path: Path) -> dict:
     with reading(path, "Inception statistics"), np.load(path) as data:
-        missing = {"mu", "sigma", "features"} - set(data.files)
-        if missing:
+        if missing := {"mu", "sigma", "features"} - set(data.files):
             raise KeyError(f"no {', '.join(sorted(missing))}")
         return dict(data)
 

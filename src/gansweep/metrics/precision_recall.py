@@ -19,8 +19,7 @@ def knn_radii(features: np.ndarray, k: int) -> np.ndarray:
     """Distance from each point to its k-th nearest neighbour in the same set (itself excluded)."""
     if len(features) <= k:
         raise ValueError(f"need more than k={k} points for k-NN radii, got {len(features)}")
-    distances = pairwise_distances(features, features)
-    return np.partition(distances, k, axis=1)[:, k]  # column 0 is the point itself (distance 0)
+    return np.partition(pairwise_distances(features, features), k, axis=1)[:, k]  # column 0 is the point itself (distance 0)
 
 
 def coverage(manifold: np.ndarray, queries: np.ndarray, k: int) -> float:

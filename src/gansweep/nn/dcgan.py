@@ -37,8 +37,7 @@ class DCGAN:
         for c_in, c_out in zip(widths, widths[1:]):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), *parts.after(c_out)]
         layers.append(nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1))
-        project = nn.Linear(in_features, widths[0] * base * base)
-        return nn.Sequential(project, nn.Unflatten(1, (widths[0], base, base)), *layers)
+        return nn.Sequential(nn.Linear(in_features, widths[0] * base * base), nn.Unflatten(1, (widths[0], base, base)), *layers)
 
     @staticmethod
     def encoder(parts: Parts, image_shape, width: int) -> tuple[nn.Sequential, int]:
