@@ -13,6 +13,7 @@ lost trial does not count towards n_trials.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -184,8 +185,11 @@ class Objective:
             raise
         except BaseException as err:
             status, reason = tracking.how_it_ended(err)
-            if run is not None:  # trained (its run FINISHED), stopped while scored: the run must not say FINISHED
-                tracking.ended(tracking.client(run["tracking_uri"]), run["run_id"], status, reason)
+            # Trained (its run FINISHED), stopped while scored: the run must not say FINISHED. A store that
+            # fails here too must not hide `err` (nor stop an interrupted trial's requeue).
+            with contextlib.suppress(Exception):
+                if run is not None:
+                    tracking.ended(tracking.client(run["tracking_uri"]), run["run_id"], status, reason)
             trial.set_user_attr("fail_reason", reason[:500])
             if not isinstance(err, (KeyboardInterrupt, SystemExit)):
                 raise
