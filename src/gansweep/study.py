@@ -187,8 +187,8 @@ class Objective:
             status, reason = tracking.how_it_ended(err)
             # Trained (its run FINISHED), stopped while scored: the run must not say FINISHED. A store that
             # fails here too must not hide `err` (nor stop an interrupted trial's requeue).
-            with contextlib.suppress(Exception):
-                if run is not None:
+            if run is not None:
+                with contextlib.suppress(Exception):
                     tracking.ended(tracking.client(run["tracking_uri"]), run["run_id"], status, reason)
             trial.set_user_attr("fail_reason", reason[:500])
             if not isinstance(err, (KeyboardInterrupt, SystemExit)):
