@@ -217,16 +217,20 @@ def test_a_refused_combination_is_never_trained_and_a_failing_trial_does_not_sto
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the same trials, the same bytes
 
 
-def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):
-    # A training too long to end first: Ctrl-C lands in it for certain (with 2 epochs it could land in the
-    # final scoring, or after the trial).
-    project = make_project(tmp_path, **{"train.epochs": 10_000, "search.workers": 1, "search.n_trials": 1, "search.pruner": "none",
-                                        "search.space": {"model.g_activation": ["relu", "elu"]}})
+@pytest.mark.parametrize("phase", ["training", "evaluation"])
+def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path, phase):
+    # Where Ctrl-C lands is made certain: a training too long to end first, or an evaluation of many images
+    # (Inception on a CPU: seconds) after a training that ended (its run FINISHED, its checkpoints removed).
+    lasting = {"train.epochs": 10_000} if phase == "training" else {"metrics.generated_images": 150}
+    project = make_project(tmp_path, **lasting, **{"search.workers": 1, "search.n_trials": 1, "search.pruner": "none",
+                                                   "search.space": {"model.g_activation": ["relu", "elu"]}})
     trial = project / "studies" / "tiny" / "trials" / "0000"
     launcher = subprocess.Popen([sys.executable, "-m", "gansweep.cli", "study"], cwd=project, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
+    landed = {"training": lambda: list(trial.glob("checkpoints/*/last.ckpt")),
+              "evaluation": lambda: (trial / "models" / "generator_best.pt").exists() and not list(trial.glob("checkpoints/*"))}[phase]
     deadline = time.time() + 600
-    while not list(trial.glob("checkpoints/*/last.ckpt")) and time.time() < deadline and launcher.poll() is None:
+    while not landed() and time.time() < deadline and launcher.poll() is None:
         time.sleep(0.2)
     assert launcher.poll() is None, launcher.communicate()[1][-3000:]
     os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole process group
@@ -239,7 +243,7 @@ def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path):
     assert stopped[0].user_attrs["fail_reason"] == "interrupted" and stopped[1].params == stopped[0].params
     [run] = [r for r in trial_runs(MlflowClient(), load(project)) if r.data.tags["optuna.trial_number"] == "0"]
     assert run.info.status == "KILLED"  # the next `gansweep study` runs the queued trial first, as after kill -9
-    assert "gansweep.best_epoch" not in run.data.tags and not (trial / "metrics.json").exists()
+    assert ("gansweep.best_epoch" in run.data.tags) == (phase == "evaluation") and not (trial / "metrics.json").exists()
     assert not (trial / "checkpoints").exists()  # never resumed: not kept
 
 

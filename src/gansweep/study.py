@@ -176,7 +176,6 @@ class Objective:
             reason = explain(err)
             self._rejected(trial, overrides, tags, reason)
             raise ConfigError(reason) from None
-        run = None
         try:
             run = train(cfg, paths.prepared_split("train"), folder / "models", folder, selection_path=paths.SELECTION_STATS,
                         checkpoints=folder / "checkpoints", tags=tags, on_score=functools.partial(self._on_score, trial))
@@ -185,11 +184,11 @@ class Objective:
             raise
         except BaseException as err:
             status, reason = tracking.how_it_ended(err)
-            # Trained (its run FINISHED), stopped while scored: the run must not say FINISHED. A store that
-            # fails here too must not hide `err` (nor stop an interrupted trial's requeue).
-            if run is not None:
-                with contextlib.suppress(Exception):
-                    tracking.ended(tracking.client(run["tracking_uri"]), run["run_id"], status, reason)
+            # A training that ended (its run FINISHED) before the trial stopped, while scored or before train()
+            # returned: its run must not say FINISHED. A store that fails here too must not hide `err` (nor
+            # stop an interrupted trial's requeue).
+            with contextlib.suppress(Exception):
+                self._end_finished_run(tags, status, reason)
             trial.set_user_attr("fail_reason", reason[:500])
             if not isinstance(err, (KeyboardInterrupt, SystemExit)):
                 raise
@@ -211,6 +210,12 @@ class Objective:
         trial.report(metrics[objective], epoch + 1)  # steps: epochs trained
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection {objective.upper()} {metrics[objective]:.4g})")
+
+    def _end_finished_run(self, tags: dict, status: str, reason: str) -> None:
+        client = tracking.client()
+        query = " and ".join(f"tags.`{key}` = '{tags[key]}'" for key in ("mlflow.parentRunId", "gansweep.trial"))
+        for run in client.search_runs([tracking.experiment_id(client, self.cfg.tracking.experiment)], f"{query} and attributes.status = 'FINISHED'"):
+            tracking.ended(client, run.info.run_id, status, reason)
 
     def _rejected(self, trial, overrides: dict, tags: dict, reason: str) -> None:
         """A combination params.yaml's validation refuses: recorded, never trained."""
