@@ -188,7 +188,9 @@ class Objective:
             # returned: its run must not say FINISHED. A store that fails here too must not hide `err` (nor
             # stop an interrupted trial's requeue).
             with contextlib.suppress(Exception):
-                self._end_finished_run(tags, status, reason)
+                client, runs = _trial_runs(trial.study, trial.number)
+                for finished in (r for r in runs if r.info.status == "FINISHED"):
+                    tracking.ended(client, finished.info.run_id, status, reason)
             trial.set_user_attr("fail_reason", reason[:500])
             if not isinstance(err, (KeyboardInterrupt, SystemExit)):
                 raise
@@ -210,12 +212,6 @@ class Objective:
         trial.report(metrics[objective], epoch + 1)  # steps: epochs trained
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned after {epoch + 1} epochs (selection {objective.upper()} {metrics[objective]:.4g})")
-
-    def _end_finished_run(self, tags: dict, status: str, reason: str) -> None:
-        client = tracking.client()
-        query = " and ".join(f"tags.`{key}` = '{tags[key]}'" for key in ("mlflow.parentRunId", "gansweep.trial"))
-        for run in client.search_runs([tracking.experiment_id(client, self.cfg.tracking.experiment)], f"{query} and attributes.status = 'FINISHED'"):
-            tracking.ended(client, run.info.run_id, status, reason)
 
     def _rejected(self, trial, overrides: dict, tags: dict, reason: str) -> None:
         """A combination params.yaml's validation refuses: recorded, never trained."""
