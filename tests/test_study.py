@@ -3,8 +3,10 @@ real worker processes, the real journal file, real MLflow store, real kill -9 an
 workers sharing a study, and pruning, are in test_study_postgres.py (the multi-machine set-up)."""
 import functools
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,8 @@ from gansweep.config import load_config, read_params, with_overrides
 from gansweep.metrics.fid import save_statistics
 from gansweep.metrics.inception import inception_features, iterate
 from gansweep.protocol import REPORT, SELECTION, describe, real_images
+from gansweep import tracking
+from gansweep.study import Objective
 from helpers import ROOT, make_config, real_digits
 
 pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
@@ -245,6 +249,32 @@ def test_ctrl_c_stops_cleanly_and_queues_the_interrupted_trial_again(tmp_path, p
     assert run.info.status == "KILLED"  # the next `gansweep study` runs the queued trial first, as after kill -9
     assert ("gansweep.best_epoch" in run.data.tags) == (phase == "evaluation") and not (trial / "metrics.json").exists()
     assert not (trial / "checkpoints").exists()  # never resumed: not kept
+
+
+def test_a_failing_trial_keeps_its_own_error_when_the_study_store_is_down_too(tmp_path, monkeypatch):
+    # The trial's MLflow store (in the study's attributes) is a server that has gone away, so the failed
+    # trial's look for a finished run to end fails too: the trial must still fail with its own error and
+    # reason, not the store's. A closed port: refused at once.
+    project = make_project(tmp_path, **{"model.d_norm": "layer", "regularization.r1": 1.0, "train.lr_d": 1.0e+30})
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # training logs to the project's own store
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{free.getsockname()[1]}"
+    study = optuna.create_study()
+    study.set_user_attr("mlflow_experiment_id", "0")
+    study.set_user_attr("mlflow_tracking_uri", gone)
+    cfg = load_config("params.yaml")
+    objective = Objective(cfg, parent_run_id="0" * 32)
+    trial = study.ask()
+    with pytest.raises(Exception, match="is (nan|inf)") as raised:
+        objective(trial)
+    assert "unreachable" not in str(raised.value)
+    assert re.search("is (nan|inf)", study.trials[0].user_attrs["fail_reason"])
+    store = tracking.client()
+    experiment = store.get_experiment_by_name(cfg.tracking.experiment).experiment_id
+    [run] = store.search_runs([experiment], f"tags.`optuna.trial_number` = '{trial.number}'")
+    assert run.info.status == "FAILED"  # ended by the training itself, in the store that works
 
 
 def test_statistics_of_other_params_stop_the_study_once_before_any_worker(tmp_path):
