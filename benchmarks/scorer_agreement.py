@@ -2,9 +2,9 @@
 
 The periodic evaluation (best-generator pick, pruning) only ranks generators, so it may use the
 fast scorer (compute.selection_scorer: fast = bf16 Inception where the hardware computes it). This
-scores every given generator (checkpoints of one training, trials of a study) with both scorers,
-each against selection statistics made by itself from the same real images, and reports the
-Spearman rank correlation of their KIDs and FIDs, and the time each took.
+scores every given generator (checkpoints of one training, trials of a study; the same weights once)
+with both scorers, each against selection statistics made by itself from the same real images, and
+reports the Spearman rank correlation of their KIDs and FIDs, and the time each took.
 
   python benchmarks/scorer_agreement.py 'studies/*/trials/*/models/generator*.pt' [--images 100]
 
@@ -12,10 +12,13 @@ On a CPU without bf16 units (AVX2 only) both scorers are float32 and agree by co
 """
 import argparse
 import glob
+import hashlib
+import json
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from bench import environment, write_json
 from scipy.stats import spearmanr
 
@@ -32,6 +35,20 @@ from gansweep.metrics.kid import kernel_inception_distance
 from gansweep.protocol import SELECTION, latent_seed, real_images
 
 
+def distinct(files: list[str]) -> list[str]:
+    """The first file of each generator: a training's generator_best.pt often holds the weights of its
+    generator.pt (in other bytes), and a pair scored twice would tie in both rankings, raising their
+    agreement for nothing."""
+    seen = {}
+    for file in files:
+        saved = torch.load(file, map_location="cpu", weights_only=True)
+        digest = hashlib.sha256(json.dumps([saved["model"], saved["image_shape"]], sort_keys=True).encode())
+        for name, tensor in saved["state_dict"].items():
+            digest.update(name.encode() + tensor.reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+        seen.setdefault(digest.hexdigest(), file)
+    return list(seen.values())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("generators", nargs="+", help="generator files or glob patterns")
@@ -40,9 +57,9 @@ def main():
     args = parser.parse_args()
     cfg = load_config()
     m, device, runtime = cfg.metrics, default_device(), cfg.compute.inception
-    files = sorted({f for pattern in args.generators for f in glob.glob(pattern)})
+    files = distinct(sorted({f for pattern in args.generators for f in glob.glob(pattern)}))
     if len(files) < 3:
-        raise SystemExit(f"need at least 3 generators to rank, found {len(files)}")
+        raise SystemExit(f"need at least 3 distinct generators to rank, found {len(files)}")
     n = args.images or cfg.train.eval_images
     splits = {split: prepared.load(paths.prepared_split(split))[0] for split in DATASETS.get(cfg.data.dataset).splits}
     real = real_images(cfg, splits, SELECTION)
