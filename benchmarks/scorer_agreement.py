@@ -12,8 +12,6 @@ On a CPU without bf16 units (AVX2 only) both scorers are float32 and agree by co
 """
 import argparse
 import glob
-import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -39,14 +37,13 @@ def distinct(files: list[str]) -> list[str]:
     """The first file of each generator: a training's generator_best.pt often holds the weights of its
     generator.pt (in other bytes), and a pair scored twice would tie in both rankings, raising their
     agreement for nothing."""
-    seen = {}
+    kept = []
     for file in files:
-        saved = torch.load(file, map_location="cpu", weights_only=True)
-        digest = hashlib.sha256(json.dumps([saved["model"], saved["image_shape"]], sort_keys=True).encode())
-        for name, tensor in saved["state_dict"].items():
-            digest.update(name.encode() + tensor.reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
-        seen.setdefault(digest.hexdigest(), file)
-    return list(seen.values())
+        weights = torch.load(file, map_location="cpu", weights_only=True)["state_dict"]
+        if not any(weights.keys() == other.keys() and all(map(torch.equal, weights.values(), other.values()))
+                   for _, other in kept):
+            kept.append((file, weights))
+    return [file for file, _ in kept]
 
 
 def main():
