@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import subprocess
+import traceback
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -154,6 +155,19 @@ def how_it_ended(err: BaseException) -> tuple[str, str]:
     return ("KILLED" if isinstance(err, optuna.TrialPruned) else "FAILED"), reason
 
 
+def release(err: BaseException) -> None:
+    """Clears the local variables of the finished frames `err` (and what it chains) passed through.
+    A store query that Ctrl-C stopped halfway keeps its SQLite statement, and with it the store's
+    write lock, alive in those frames: every later write (the run's end, its reason) would wait
+    out the busy timeout (20 s), then fail in place of the interrupt."""
+    pending, seen = [err], set()
+    while pending:
+        if (chained := pending.pop()) is not None and id(chained) not in seen:
+            seen.add(id(chained))
+            traceback.clear_frames(chained.__traceback__)
+            pending += [chained.__context__, chained.__cause__]
+
+
 @contextmanager
 def run_life(mlflow_client, run_id: str, reopen: bool = False):
     """A run's life, written once for training, evaluation and trials: RUNNING (again, with `reopen`,
@@ -165,6 +179,7 @@ def run_life(mlflow_client, run_id: str, reopen: bool = False):
     try:
         yield
     except BaseException as err:
+        release(err)
         ended(mlflow_client, run_id, *how_it_ended(err))
         raise
     ended(mlflow_client, run_id, "FINISHED")
