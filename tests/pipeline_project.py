@@ -44,8 +44,9 @@ def ran_stages(log):
     return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage")}
 
 
-def make_project(tmp_path_factory, **sections):
-    """The copy, with TINY params updated by `sections` (e.g. data={...}), after one `dvc repro`."""
+def make_project(tmp_path_factory, setup=None, **sections):
+    """The copy, with TINY params updated by `sections` (e.g. data={...}) and `setup(project)` done
+    (e.g. images put in it), after one `dvc repro`."""
     project = tmp_path_factory.mktemp("project")
     files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
     for name in files:
@@ -55,6 +56,8 @@ def make_project(tmp_path_factory, **sections):
             shutil.copy(ROOT / name, project / name)
     set_params(project, **TINY)
     set_params(project, **sections)
+    if setup is not None:
+        setup(project)
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy")

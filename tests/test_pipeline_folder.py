@@ -23,15 +23,17 @@ FOLDER_RUN = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    images = image_folder(tmp_path_factory.mktemp("images"), 200, size=64, non_square=20)
-    project, log = make_project(tmp_path_factory, **{**FOLDER_RUN, "data": {**FOLDER_RUN["data"], "path": str(images)}})
-    return project, log, images
+    def images_in(project):  # where params.yaml's data.path points by default
+        image_folder(project / "data" / "images", 200, size=64, non_square=20)
+
+    project, log = make_project(tmp_path_factory, setup=images_in, **{**FOLDER_RUN, "data": {**FOLDER_RUN["data"], "path": "data/images"}})
+    return project, log, project / "data" / "images"
 
 
 def test_a_folder_of_images_runs_the_whole_pipeline(project):
     project, log, images = project
     assert ran_stages(log) == {"check_params", "download", "prepare", "reference_stats", "selection_stats", "train", "evaluate"}
-    assert f"params.yaml: valid (200 images under {images})" in log
+    assert "params.yaml: valid (200 images under data/images)" in log
     assert "train: 200 images of shape (3, 64, 64)" in log
     metrics = json.loads((project / "metrics.json").read_text())
     assert metrics["dataset"] == "folder" and metrics["generated_images"] == 10
@@ -42,12 +44,22 @@ def test_a_folder_of_images_runs_the_whole_pipeline(project):
     assert "protocol: 10 generated vs 12 folder train images" in log
 
 
+def test_hidden_files_in_the_folder_rerun_nothing(project):
+    # The folder dataset skips them; .dvcignore keeps them out of DVC's hash of data.path too.
+    project, _, images = project
+    assert "up to date" in dvc(project, "status")
+    (images / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (images / "s0" / ".0000.png.swp").write_bytes(b"b0VIM")
+    image_folder(images / ".thumbnails", 3, size=64, seed=5)
+    assert "up to date" in dvc(project, "status")
+
+
 def test_a_new_image_reruns_the_pipeline_from_prepare(project):
     project, _, images = project
     assert "up to date" in dvc(project, "status")
     image_folder(images / "added", 1, size=64, seed=7)
     status = dvc(project, "status")
-    assert "prepare:" in status and str(images) in status
+    assert "prepare:" in status and "data/images" in status
 
 
 def test_every_bad_folder_stops_before_training_with_one_line(project, tmp_path):
