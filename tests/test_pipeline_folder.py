@@ -44,13 +44,14 @@ def test_a_folder_of_images_runs_the_whole_pipeline(project):
     assert "protocol: 10 generated vs 12 folder train images" in log
 
 
-def test_hidden_files_in_the_folder_rerun_nothing(project):
-    # The folder dataset skips them; .dvcignore keeps them out of DVC's hash of data.path too.
+def test_what_systems_and_editors_leave_in_the_folder_reruns_nothing(project):
+    # The folder dataset skips these files; .dvcignore keeps them out of DVC's hash of data.path too.
     project, _, images = project
     assert "up to date" in dvc(project, "status")
     (images / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (images / "s1" / "._0001.jpg").write_bytes(b"\0\5\26\7")  # macOS AppleDouble
     (images / "s0" / ".0000.png.swp").write_bytes(b"b0VIM")
-    image_folder(images / ".thumbnails", 3, size=64, seed=5)
+    (images / "s2" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
     assert "up to date" in dvc(project, "status")
 
 
