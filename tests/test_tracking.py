@@ -109,7 +109,7 @@ def test_a_run_is_finished_only_once_its_generators_are_logged(data_path, tmp_pa
 def test_ctrl_c_halfway_through_a_store_query_still_ends_the_run_killed_at_once(tmp_path):
     # Ctrl-C lands in Python code right after a C call returns: here after the SELECT that log_batch runs
     # halfway through its write transaction. That statement, alive in the interrupted frames, holds
-    # SQLite's write lock: without tracking.release the run's end waits 20 s, then fails in place of Ctrl-C.
+    # SQLite's write lock: without tracking.release_interrupted the run's end waits 20 s, then fails in place of Ctrl-C.
     import sqlalchemy
     from mlflow.entities import Metric
 
@@ -134,6 +134,20 @@ def test_ctrl_c_halfway_through_a_store_query_still_ends_the_run_killed_at_once(
     assert time.time() - start < 10
     run = client.get_run(run_id)
     assert (run.info.status, run.data.tags["gansweep.error"]) == ("KILLED", "interrupted")
+
+
+def test_an_error_in_a_run_keeps_its_frames_locals_for_a_debugger(tmp_path):
+    client = tracking.client(f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
+    run_id = client.create_run(tracking.experiment_id(client, "error")).info.run_id
+
+    def fails():
+        batch = 7  # noqa: F841  (what a debugger would look at)
+        raise ValueError("loss is nan")
+
+    with pytest.raises(ValueError) as caught, tracking.run_life(client, run_id):
+        fails()
+    assert [entry.locals.get("batch") for entry in caught.traceback if entry.name == "fails"] == [7]
+    assert client.get_run(run_id).info.status == "FAILED"
 
 
 def test_a_run_whose_generator_would_never_be_updated_is_refused_before_it_starts(data_path, tmp_path):

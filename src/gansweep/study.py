@@ -184,7 +184,7 @@ class Objective:
             raise
         except BaseException as err:
             status, reason = tracking.how_it_ended(err)
-            tracking.release(err)
+            tracking.release_interrupted(err)
             # A training that ended (its run FINISHED) before the trial stopped, while scored or before train()
             # returned: its run must not say FINISHED. A store that fails here too must not hide `err` (nor
             # stop an interrupted trial's requeue).

@@ -155,11 +155,14 @@ def how_it_ended(err: BaseException) -> tuple[str, str]:
     return ("KILLED" if isinstance(err, optuna.TrialPruned) else "FAILED"), reason
 
 
-def release(err: BaseException) -> None:
-    """Clears the local variables of the finished frames `err` (and what it chains) passed through.
-    A store query that Ctrl-C stopped halfway keeps its SQLite statement, and with it the store's
-    write lock, alive in those frames: every later write (the run's end, its reason) would wait
-    out the busy timeout (20 s), then fail in place of the interrupt."""
+def release_interrupted(err: BaseException) -> None:
+    """After Ctrl-C (KeyboardInterrupt, or the SystemExit Lightning turns it into): clears the local
+    variables of the finished frames `err` (and what it chains) passed through. A store query that
+    Ctrl-C stopped halfway keeps its SQLite statement, and with it the store's write lock, alive in
+    those frames: every later write (the run's end, its reason) would wait out the busy timeout
+    (20 s), then fail in place of the interrupt. Other errors keep their locals for a debugger."""
+    if not isinstance(err, (KeyboardInterrupt, SystemExit)):
+        return
     pending, seen = [err], set()
     while pending:
         if (chained := pending.pop()) is not None and id(chained) not in seen:
@@ -179,7 +182,7 @@ def run_life(mlflow_client, run_id: str, reopen: bool = False):
     try:
         yield
     except BaseException as err:
-        release(err)
+        release_interrupted(err)
         ended(mlflow_client, run_id, *how_it_ended(err))
         raise
     ended(mlflow_client, run_id, "FINISHED")
