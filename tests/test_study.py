@@ -277,6 +277,45 @@ def test_a_failing_trial_keeps_its_own_error_when_the_study_store_is_down_too(tm
     assert run.info.status == "FAILED"  # ended by the training itself, in the store that works
 
 
+def test_ctrl_c_halfway_through_a_store_query_after_training_still_ends_its_run_killed(tmp_path, monkeypatch):
+    # After train() returned (its run FINISHED), Ctrl-C lands right after the evaluation's first store query
+    # (the training's metric history), outside any run_life: the trial itself must let go of that query's
+    # SQLite lock, or its ending of the FINISHED run waits 20 s, fails (suppressed) and leaves it FINISHED.
+    import sqlalchemy
+    import gansweep.evaluate
+
+    project = make_project(tmp_path)
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = load_config("params.yaml")
+    store = tracking.client()
+    study = optuna.create_study(study_name=cfg.search.study)  # the name the trial's run is tagged with
+    study.set_user_attr("mlflow_experiment_id", tracking.experiment_id(store, cfg.tracking.experiment))
+    study.set_user_attr("mlflow_tracking_uri", store.tracking_uri)
+    armed = []
+
+    def ctrl_c(conn, cursor, statement, *args):
+        if armed and statement.lstrip().startswith("SELECT") and "FROM metrics" in statement:
+            armed.clear()
+            raise KeyboardInterrupt
+
+    def evaluate_training(*args, **kwargs):
+        armed.append(time.time())
+        return real_evaluate(*args, **kwargs)
+
+    real_evaluate = gansweep.evaluate.evaluate_training
+    monkeypatch.setattr(gansweep.evaluate, "evaluate_training", evaluate_training)
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "after_cursor_execute", ctrl_c)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            Objective(cfg, parent_run_id="0" * 32)(study.ask())
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "after_cursor_execute", ctrl_c)
+    [run] = store.search_runs([study.user_attrs["mlflow_experiment_id"]], "tags.`optuna.trial_number` = '0'")
+    assert (run.info.status, run.data.tags.get("gansweep.error")) == ("KILLED", "interrupted")
+    assert study.trials[0].user_attrs["fail_reason"] == "interrupted"
+
+
 def test_statistics_of_other_params_stop_the_study_once_before_any_worker(tmp_path):
     project = make_project(tmp_path, **{"search.workers": 2, "metrics.reference_images": 11})  # the statistics took 12
     done = gansweep(project, "study")
