@@ -193,7 +193,7 @@ class Objective:
                 for finished in (r for r in runs if r.info.status == "FINISHED"):
                     tracking.ended(client, finished.info.run_id, status, reason)
             trial.set_user_attr("fail_reason", reason[:500])
-            if not isinstance(err, (KeyboardInterrupt, SystemExit)):
+            if not isinstance(err, tracking.INTERRUPTIONS):
                 raise
             queue_again(trial.study, trial, 0)
             raise KeyboardInterrupt from None  # Optuna marks the trial FAIL, then the worker stops

@@ -144,24 +144,28 @@ def ended(mlflow_client, run_id: str, status: str, reason: str | None = None) ->
     mlflow_client.set_terminated(run_id, status)
 
 
+# Ctrl-C, and the SystemExit Lightning turns it into
+INTERRUPTIONS = (KeyboardInterrupt, SystemExit)
+
+
 def how_it_ended(err: BaseException) -> tuple[str, str]:
     """(status, reason) of a run stopped by `err`: KILLED when stopped on purpose (Ctrl-C, a study's
     pruner), FAILED with the error's first line otherwise."""
     import optuna
 
-    if isinstance(err, (KeyboardInterrupt, SystemExit)):
+    if isinstance(err, INTERRUPTIONS):
         return "KILLED", "interrupted"
     reason = (str(err).splitlines() or [type(err).__name__])[0]
     return ("KILLED" if isinstance(err, optuna.TrialPruned) else "FAILED"), reason
 
 
 def release_interrupted(err: BaseException) -> None:
-    """After Ctrl-C (KeyboardInterrupt, or the SystemExit Lightning turns it into): clears the local
-    variables of the finished frames `err` (and what it chains) passed through. A store query that
-    Ctrl-C stopped halfway keeps its SQLite statement, and with it the store's write lock, alive in
-    those frames: every later write (the run's end, its reason) would wait out the busy timeout
-    (20 s), then fail in place of the interrupt. Other errors keep their locals for a debugger."""
-    if not isinstance(err, (KeyboardInterrupt, SystemExit)):
+    """After Ctrl-C (INTERRUPTIONS): clears the local variables of the finished frames `err` (and what
+    it chains) passed through. A store query that Ctrl-C stopped halfway keeps its SQLite statement,
+    and with it the store's write lock, alive in those frames: every later write (the run's end, its
+    reason) would wait out the busy timeout (20 s), then fail in place of the interrupt. Other errors
+    keep their locals for a debugger."""
+    if not isinstance(err, INTERRUPTIONS):
         return
     pending, seen = [err], set()
     while pending:
