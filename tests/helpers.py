@@ -1,4 +1,5 @@
 """Configs for tests: params.yaml (the single source of truth) with a few values overridden."""
+from contextlib import contextmanager
 from pathlib import Path
 
 from gansweep.config import Config, ModelConfig, load_config
@@ -43,3 +44,23 @@ def image_folder(folder: Path, n: int, size: int = 64, non_square: int = 0, seed
         sub.mkdir(parents=True, exist_ok=True)
         image.save(sub / f"{i:04d}.{('png', 'jpg', 'webp')[i % 3]}")
     return folder
+
+
+@contextmanager
+def ctrl_c_after_query(table: str):
+    """Ctrl-C as it lands in Python right after a C call returns: a KeyboardInterrupt raised just after
+    the next SELECT from `table` runs, once armed (append to the yielded list; it is empty once fired)."""
+    import sqlalchemy
+
+    armed = []
+
+    def ctrl_c(conn, cursor, statement, *args):
+        if armed and statement.lstrip().startswith("SELECT") and f"FROM {table} " in f"{statement} ":
+            armed.clear()
+            raise KeyboardInterrupt
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "after_cursor_execute", ctrl_c)
+    try:
+        yield armed
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "after_cursor_execute", ctrl_c)

@@ -27,7 +27,7 @@ from gansweep.metrics.inception import inception_features, iterate
 from gansweep.protocol import REPORT, SELECTION, describe, real_images
 from gansweep import tracking
 from gansweep.study import Objective
-from helpers import ROOT, make_config, real_digits
+from helpers import ROOT, ctrl_c_after_query, make_config, real_digits
 
 pytestmark = pytest.mark.slow  # real processes, trainings or studies: `pytest -m "not slow"` skips the file
 
@@ -281,7 +281,6 @@ def test_ctrl_c_halfway_through_a_store_query_after_training_still_ends_its_run_
     # After train() returned (its run FINISHED), Ctrl-C lands right after the evaluation's first store query
     # (the training's metric history), outside any run_life: the trial itself must let go of that query's
     # SQLite lock, or its ending of the FINISHED run waits 20 s, fails (suppressed) and leaves it FINISHED.
-    import sqlalchemy
     import gansweep.evaluate
 
     project = make_project(tmp_path)
@@ -292,25 +291,15 @@ def test_ctrl_c_halfway_through_a_store_query_after_training_still_ends_its_run_
     study = optuna.create_study(study_name=cfg.search.study)  # the name the trial's run is tagged with
     study.set_user_attr("mlflow_experiment_id", tracking.experiment_id(store, cfg.tracking.experiment))
     study.set_user_attr("mlflow_tracking_uri", store.tracking_uri)
-    armed = []
-
-    def ctrl_c(conn, cursor, statement, *args):
-        if armed and statement.lstrip().startswith("SELECT") and "FROM metrics" in statement:
-            armed.clear()
-            raise KeyboardInterrupt
-
-    def evaluate_training(*args, **kwargs):
-        armed.append(time.time())
-        return real_evaluate(*args, **kwargs)
-
     real_evaluate = gansweep.evaluate.evaluate_training
-    monkeypatch.setattr(gansweep.evaluate, "evaluate_training", evaluate_training)
-    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "after_cursor_execute", ctrl_c)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            Objective(cfg, parent_run_id="0" * 32)(study.ask())
-    finally:
-        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "after_cursor_execute", ctrl_c)
+    with ctrl_c_after_query("metrics") as armed, pytest.raises(KeyboardInterrupt):
+        def evaluate_training(*args, **kwargs):  # armed once train() has returned
+            armed.append(True)
+            return real_evaluate(*args, **kwargs)
+
+        monkeypatch.setattr(gansweep.evaluate, "evaluate_training", evaluate_training)
+        Objective(cfg, parent_run_id="0" * 32)(study.ask())
+    assert not armed  # the query was interrupted
     [run] = store.search_runs([study.user_attrs["mlflow_experiment_id"]], "tags.`optuna.trial_number` = '0'")
     assert (run.info.status, run.data.tags.get("gansweep.error")) == ("KILLED", "interrupted")
     assert study.trials[0].user_attrs["fail_reason"] == "interrupted"

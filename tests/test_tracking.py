@@ -8,7 +8,7 @@ from mlflow.tracking import MlflowClient
 
 from gansweep import tracking
 from gansweep.train import train
-from helpers import ROOT, make_config, real_digits
+from helpers import ROOT, ctrl_c_after_query, make_config, real_digits
 
 RACE = """
 import sys
@@ -110,26 +110,15 @@ def test_ctrl_c_halfway_through_a_store_query_still_ends_the_run_killed_at_once(
     # Ctrl-C lands in Python code right after a C call returns: here after the SELECT that log_batch runs
     # halfway through its write transaction. That statement, alive in the interrupted frames, holds
     # SQLite's write lock: without tracking.release_interrupted the run's end waits 20 s, then fails in place of Ctrl-C.
-    import sqlalchemy
     from mlflow.entities import Metric
 
     client = tracking.client(f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
     run_id = client.create_run(tracking.experiment_id(client, "ctrl-c")).info.run_id
     client.log_metric(run_id, "loss", 1.0, step=0)
-    armed = [True]
-
-    def ctrl_c(conn, cursor, statement, *args):
-        if armed and statement.lstrip().startswith("SELECT") and "latest_metrics" in statement:
-            armed.clear()
-            raise KeyboardInterrupt
-
-    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "after_cursor_execute", ctrl_c)
     start = time.time()
-    try:
-        with pytest.raises(KeyboardInterrupt), tracking.run_life(client, run_id):
-            client.log_batch(run_id, metrics=[Metric("loss", 0.5, int(time.time() * 1000), 1)])
-    finally:
-        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "after_cursor_execute", ctrl_c)
+    with ctrl_c_after_query("latest_metrics") as armed, pytest.raises(KeyboardInterrupt), tracking.run_life(client, run_id):
+        armed.append(True)
+        client.log_batch(run_id, metrics=[Metric("loss", 0.5, int(time.time() * 1000), 1)])
     assert not armed  # the query was interrupted
     assert time.time() - start < 10
     run = client.get_run(run_id)
